@@ -1,0 +1,318 @@
+//! Specializations: the platform's immutable agent templates, parsed from TOML spec files.
+//!
+//! Parsing keeps source spans so that every error, syntactic or semantic, names the file, line
+//! and column it comes from.
+
+use crate::event::EventType;
+use crate::pattern::Pattern;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use toml::Spanned;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {reason}")]
+pub struct SpecError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpecType {
+    Guardian,
+    Specialist,
+    Advisory,
+}
+
+impl SpecType {
+    /// Defaults from the seed's research: guardians watch more, advisors spend least.
+    pub fn default_budget(self) -> Budget {
+        let (tokens_per_day, requests_per_minute) = match self {
+            Self::Guardian => (100_000, 60),
+            Self::Specialist => (50_000, 30),
+            Self::Advisory => (10_000, 10),
+        };
+        Budget { tokens_per_day, requests_per_minute, usd_per_day: None, usd_per_month: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub tokens_per_day: u64,
+    pub requests_per_minute: u32,
+    #[serde(default)]
+    pub usd_per_day: Option<f64>,
+    #[serde(default)]
+    pub usd_per_month: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Constraint {
+    /// The action the agent must never take, e.g. `merge_pull_request`.
+    pub action: String,
+    pub reason: String,
+}
+
+/// Which events that match a subscription actually concern the instance.
+#[derive(Debug, Clone, Default)]
+pub struct WakeFilter {
+    /// Glob patterns over the paths an event carries (`payload.path`, `payload.files[]`).
+    /// Events that carry no path pass; events whose paths all miss do not wake the agent.
+    pub paths: Vec<String>,
+    path_set: Option<GlobSet>,
+}
+
+impl WakeFilter {
+    pub fn should_wake(&self, payload: &serde_json::Value) -> bool {
+        let Some(set) = &self.path_set else { return true };
+        let mut saw_path = false;
+        let mut hit = false;
+        let mut check = |v: &serde_json::Value| {
+            if let Some(p) = v.as_str() {
+                saw_path = true;
+                hit = hit || set.is_match(p);
+            }
+        };
+        if let Some(p) = payload.get("path") {
+            check(p);
+        }
+        if let Some(files) = payload.get("files").and_then(|f| f.as_array()) {
+            files.iter().for_each(&mut check);
+        }
+        !saw_path || hit
+    }
+}
+
+impl Serialize for WakeFilter {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            paths: &'a [String],
+        }
+        Out { paths: &self.paths }.serialize(s)
+    }
+}
+
+/// The platform template of an agent type. Immutable once loaded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Specialization {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub spec_type: SpecType,
+    pub domain: String,
+    pub version: String,
+    pub expertise: Vec<String>,
+    pub responsibilities: Vec<String>,
+    pub capabilities: Vec<String>,
+    pub constraints: Vec<Constraint>,
+    #[serde(serialize_with = "ser_patterns")]
+    pub subscriptions: Vec<Pattern>,
+    pub wake_filter: WakeFilter,
+    /// Cron expression (seconds first) for `schedule.tick` events.
+    pub schedule: Option<String>,
+    pub budget: Budget,
+    /// Name of the work function the runtime runs on a wake.
+    pub work: String,
+    /// Agent-specific settings handed to the work function.
+    pub settings: serde_json::Value,
+}
+
+fn ser_patterns<S: serde::Serializer>(p: &[Pattern], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(p.iter().map(|p| p.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    id: Spanned<String>,
+    name: String,
+    #[serde(rename = "type")]
+    spec_type: SpecType,
+    domain: String,
+    version: Spanned<String>,
+    #[serde(default)]
+    expertise: Vec<String>,
+    responsibilities: Vec<String>,
+    #[serde(default)]
+    capabilities: Vec<String>,
+    #[serde(default)]
+    constraints: Vec<Constraint>,
+    wake: Spanned<RawWake>,
+    #[serde(default)]
+    budget: Option<Budget>,
+    work: Spanned<String>,
+    #[serde(default)]
+    settings: Option<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWake {
+    subscriptions: Vec<Spanned<String>>,
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    schedule: Option<Spanned<String>>,
+}
+
+impl Specialization {
+    /// Parses and validates one spec file. `known_work` lists the work functions that exist, so
+    /// a spec naming a missing one fails at load rather than at its first wake.
+    pub fn from_toml(file: &str, text: &str, known_work: &[&str]) -> Result<Self, SpecError> {
+        let at = |span: std::ops::Range<usize>, reason: String| {
+            let (line, column) = line_col(text, span.start);
+            SpecError { file: file.to_owned(), line, column, reason }
+        };
+        let raw: RawSpec = toml::from_str(text).map_err(|e| {
+            let reason = e.message().to_owned();
+            at(e.span().unwrap_or(0..0), reason)
+        })?;
+
+        let id_ok = !raw.id.get_ref().is_empty()
+            && raw.id.get_ref().len() <= 64
+            && raw.id.get_ref().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !id_ok {
+            return Err(at(raw.id.span(), "id must be 1..=64 characters of a-z, 0-9 and -".into()));
+        }
+        if raw.version.get_ref().split('.').count() != 3 || raw.version.get_ref().split('.').any(|p| p.parse::<u32>().is_err()) {
+            return Err(at(raw.version.span(), format!("version `{}` is not MAJOR.MINOR.PATCH", raw.version.get_ref())));
+        }
+        if !known_work.contains(&raw.work.get_ref().as_str()) {
+            return Err(at(raw.work.span(), format!("work function `{}` does not exist (known: {})", raw.work.get_ref(), known_work.join(", "))));
+        }
+        let wake_span = raw.wake.span();
+        let wake = raw.wake.into_inner();
+        if wake.subscriptions.is_empty() {
+            return Err(at(wake_span, "wake.subscriptions must list at least one event pattern".into()));
+        }
+        let mut subscriptions = Vec::with_capacity(wake.subscriptions.len());
+        for s in &wake.subscriptions {
+            subscriptions.push(Pattern::parse(s.get_ref()).map_err(|e| at(s.span(), e.to_string()))?);
+        }
+        let mut builder = GlobSetBuilder::new();
+        for p in &wake.paths {
+            builder.add(Glob::new(p.get_ref()).map_err(|e| at(p.span(), format!("path glob: {e}")))?);
+        }
+        let path_set = if wake.paths.is_empty() {
+            None
+        } else {
+            Some(builder.build().map_err(|e| at(wake_span.clone(), format!("path globs: {e}")))?)
+        };
+        let schedule = match wake.schedule {
+            Some(s) => {
+                cron::Schedule::from_str(s.get_ref()).map_err(|e| at(s.span(), format!("schedule `{}` is not a cron expression (sec min hour day month weekday): {e}", s.get_ref())))?;
+                if !subscriptions.iter().any(|p| p.matches("schedule.tick")) {
+                    return Err(at(s.span(), "a schedule needs a subscription matching `schedule.tick`".into()));
+                }
+                Some(s.into_inner())
+            }
+            None => None,
+        };
+        let settings = match raw.settings {
+            Some(t) => serde_json::to_value(t).map_err(|e| at(0..0, format!("settings: {e}")))?,
+            None => serde_json::json!({}),
+        };
+        Ok(Self {
+            id: raw.id.into_inner(),
+            name: raw.name,
+            budget: raw.budget.unwrap_or_else(|| raw.spec_type.default_budget()),
+            spec_type: raw.spec_type,
+            domain: raw.domain,
+            version: raw.version.into_inner(),
+            expertise: raw.expertise,
+            responsibilities: raw.responsibilities,
+            capabilities: raw.capabilities,
+            constraints: raw.constraints,
+            subscriptions,
+            wake_filter: WakeFilter { paths: wake.paths.into_iter().map(Spanned::into_inner).collect(), path_set },
+            schedule,
+            work: raw.work.into_inner(),
+            settings,
+        })
+    }
+
+    /// Whether an event of this type and payload concerns an instance of this specialization.
+    pub fn wakes_on(&self, event_type: &EventType, payload: &serde_json::Value) -> bool {
+        self.subscriptions.iter().any(|p| p.matches(event_type.as_str())) && self.wake_filter.should_wake(payload)
+    }
+}
+
+impl fmt::Display for SpecType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Guardian => "guardian",
+            Self::Specialist => "specialist",
+            Self::Advisory => "advisory",
+        })
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "wowvision-prime"
+name = "WowVision Prime"
+type = "guardian"
+domain = "platform"
+version = "1.0.0"
+responsibilities = ["guard the vision"]
+work = "wowvision.watch"
+
+[wake]
+subscriptions = ["file.*", "pull_request.opened", "schedule.tick"]
+paths = ["docs/**", "**/*.md"]
+schedule = "0 0 9 * * *"
+"#;
+
+    #[test]
+    fn parses_a_good_spec_with_type_defaults() {
+        let s = Specialization::from_toml("w.toml", GOOD, &["wowvision.watch"]).unwrap();
+        assert_eq!(s.budget.tokens_per_day, 100_000);
+        assert_eq!(s.budget.requests_per_minute, 60);
+        let t = EventType::parse("file.created").unwrap();
+        assert!(s.wakes_on(&t, &serde_json::json!({"path": "docs/a.txt"})));
+        assert!(!s.wakes_on(&t, &serde_json::json!({"path": "src/main.rs"})));
+        assert!(s.wakes_on(&t, &serde_json::json!({"files": ["src/x.rs", "README.md"]})));
+        assert!(!s.wakes_on(&EventType::parse("issue.opened").unwrap(), &serde_json::json!({})));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_reason() {
+        let bad = GOOD.replace("\"file.*\"", "\"file*\"");
+        let e = Specialization::from_toml("w.toml", &bad, &["wowvision.watch"]).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("w.toml", 11), "{e}");
+        assert!(e.reason.contains("file*"), "{e}");
+
+        let typo = GOOD.replace("domain =", "domian =");
+        let e = Specialization::from_toml("w.toml", &typo, &["wowvision.watch"]).unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.reason.contains("domian"), "{e}");
+
+        let e = Specialization::from_toml("w.toml", GOOD, &["other"]).unwrap_err();
+        assert_eq!(e.line, 8, "{e}");
+
+        let e = Specialization::from_toml("w.toml", &GOOD.replace("0 0 9 * * *", "every day"), &["wowvision.watch"]).unwrap_err();
+        assert_eq!(e.line, 13, "{e}");
+
+        let e = Specialization::from_toml("w.toml", "id = ", &[]).unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
+    }
+}
