@@ -1,1 +1,13 @@
+//! Agents and their skills: the work functions specializations name in their spec files.
 
+pub mod wowvision;
+
+use std::sync::Arc;
+use waooaw_runtime::WorkRegistry;
+
+/// Every work function this build knows, by the name spec files use.
+pub fn registry() -> WorkRegistry {
+    let mut r = WorkRegistry::default();
+    r.register(wowvision::WORK_NAME, Arc::new(wowvision::WatchChanges));
+    r
+}

@@ -1,1 +1,69 @@
-fn main(){}
+//! `waooaw`: the one binary. Serves the platform, migrates, and talks to a running server.
+
+mod bench;
+mod client;
+mod config;
+mod serve;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "waooaw", version, about = "WAOOAW: marketplace and runtime for an AI agent workforce")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform: API, webhooks, runtime (embedded SQLite and in-process bus by default).
+    Serve(config::ServeArgs),
+    /// Apply pending store migrations and exit.
+    Migrate(config::StoreArgs),
+    /// Events: publish one to a running server.
+    #[command(subcommand)]
+    Events(client::EventsCmd),
+    /// Tenants of a running server.
+    #[command(subcommand)]
+    Tenants(client::TenantsCmd),
+    /// Instances (hired agents) of a running server.
+    #[command(subcommand)]
+    Instances(client::InstancesCmd),
+    /// Dead letters of a running server.
+    #[command(subcommand, name = "dead-letters")]
+    DeadLetters(client::DeadLettersCmd),
+    /// Benchmarks (in process; print a table or JSON).
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Migrate(args) => serve::migrate(args).await,
+        Command::Events(c) => c.run().await,
+        Command::Tenants(c) => c.run().await,
+        Command::Instances(c) => c.run().await,
+        Command::DeadLetters(c) => c.run().await,
+        Command::Bench(c) => c.run().await,
+    }
+}

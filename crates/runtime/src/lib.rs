@@ -1,1 +1,23 @@
+//! The runtime: accepts events, routes them to the instances they concern, and wakes each
+//! instance through the six-step protocol. Entry point: [`Runtime::start`].
+//!
+//! Invariants:
+//! - An event is acknowledged to its publisher only after the store holds it ([`ingest`]).
+//! - Instances wake on events only; an idle instance has no task, only an index entry.
+//! - One wake at a time per instance: in-process by its queue ([`dispatch`]), across processes
+//!   by the context version check in `Store::commit_wake`.
+//! - A delivery's effect is saved once: the delivery row and the context commit together.
 
+pub mod catalog;
+mod dispatch;
+mod ingest;
+pub mod observe;
+mod registry;
+mod runtime;
+mod schedule;
+mod wake;
+pub mod work;
+
+pub use catalog::{Catalog, CatalogError};
+pub use runtime::{Runtime, RuntimeConfig, RuntimeError, WakeProbe};
+pub use work::{WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};

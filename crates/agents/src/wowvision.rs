@@ -1,0 +1,116 @@
+//! WowVision Prime's watch: remembers which watched files changed, in which commits and pull
+//! requests, and summarises them on its daily tick. (Checking the changes against the vision
+//! policy comes with the decision engine.)
+
+use serde_json::{Value, json};
+use waooaw_runtime::{WakeInput, WorkError, WorkFn, WorkOutput};
+
+pub const WORK_NAME: &str = "wowvision.watch";
+const DEFAULT_HISTORY: usize = 100;
+
+pub struct WatchChanges;
+
+impl WorkFn for WatchChanges {
+    fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+        let event = input.event;
+        let mut state = match input.state {
+            Value::Object(m) => Value::Object(m.clone()),
+            _ => json!({}),
+        };
+        let limit = input.spec.settings.get("history_limit").and_then(Value::as_u64).map_or(DEFAULT_HISTORY, |n| n as usize);
+        let kind = event.event_type.as_str();
+        let payload = &event.payload;
+        let summary = match kind {
+            "file.created" | "file.modified" | "file.deleted" => {
+                let path = payload
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .filter(|p| !p.is_empty())
+                    .ok_or_else(|| WorkError::Permanent(format!("{kind} event has no `path` string in its payload")))?;
+                let change = json!({
+                    "path": path,
+                    "change": kind.trim_start_matches("file."),
+                    "commit": payload.get("commit").cloned().unwrap_or(Value::Null),
+                    "event_id": event.id,
+                    "at": event.timestamp,
+                });
+                push_bounded(&mut state, "recent_changes", change, limit);
+                bump(&mut state, &["changes_since_report"]);
+                bump(&mut state, &["totals", kind]);
+                format!("recorded {} of watched file {path}", kind.trim_start_matches("file."))
+            }
+            "commit.pushed" => {
+                let sha = payload.get("after").or_else(|| payload.get("sha")).and_then(Value::as_str).unwrap_or("unknown");
+                let files = payload.get("files").and_then(Value::as_array).map_or(0, Vec::len);
+                set(&mut state, "last_commit", json!({"sha": sha, "files": files, "at": event.timestamp}));
+                bump(&mut state, &["totals", kind]);
+                format!("noted push {sha} touching {files} watched file(s)")
+            }
+            k if k.starts_with("pull_request.") => {
+                let number = payload
+                    .get("number")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| WorkError::Permanent(format!("{kind} event has no numeric `number` in its payload")))?;
+                let open = state.get("open_pull_requests").and_then(Value::as_array).cloned().unwrap_or_default();
+                let mut open: Vec<u64> = open.iter().filter_map(Value::as_u64).filter(|n| *n != number).collect();
+                if kind != "pull_request.closed" {
+                    open.push(number);
+                }
+                open.sort_unstable();
+                set(&mut state, "open_pull_requests", json!(open));
+                bump(&mut state, &["totals", kind]);
+                format!("tracked pull request #{number} ({})", kind.trim_start_matches("pull_request."))
+            }
+            "schedule.tick" => {
+                let changes = state.get("changes_since_report").and_then(Value::as_u64).unwrap_or(0);
+                let report = json!({"at": event.timestamp, "watched_changes": changes,
+                    "open_pull_requests": state.get("open_pull_requests").cloned().unwrap_or(json!([]))});
+                push_bounded(&mut state, "daily_reports", report, 30);
+                set(&mut state, "changes_since_report", json!(0));
+                format!("daily report: {changes} watched change(s) since the last one")
+            }
+            other => {
+                bump(&mut state, &["totals", other]);
+                format!("noted {other}")
+            }
+        };
+        Ok(WorkOutput { state, summary })
+    }
+}
+
+fn set(state: &mut Value, key: &str, v: Value) {
+    if let Value::Object(m) = state {
+        m.insert(key.to_owned(), v);
+    }
+}
+
+fn bump(state: &mut Value, path: &[&str]) {
+    let mut cur = state;
+    for (i, key) in path.iter().enumerate() {
+        let Value::Object(m) = cur else { return };
+        if i + 1 == path.len() {
+            let n = m.get(*key).and_then(Value::as_u64).unwrap_or(0);
+            m.insert((*key).to_owned(), json!(n + 1));
+            return;
+        }
+        cur = m.entry((*key).to_owned()).or_insert_with(|| json!({}));
+    }
+}
+
+fn push_bounded(state: &mut Value, key: &str, item: Value, limit: usize) {
+    let Value::Object(m) = state else { return };
+    let list = m.entry(key.to_owned()).or_insert_with(|| json!([]));
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    if let Value::Array(a) = list {
+        a.push(item);
+        if a.len() > limit {
+            let excess = a.len() - limit;
+            a.drain(..excess);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

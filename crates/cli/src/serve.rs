@@ -1,0 +1,141 @@
+//! `waooaw serve` and `waooaw migrate`.
+
+use crate::config::{ServeArgs, Settled, StoreArgs};
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use waooaw_bus::DynBus;
+use waooaw_runtime::{Catalog, Runtime, RuntimeConfig, WorkRegistry};
+
+pub async fn migrate(args: StoreArgs) -> Result<()> {
+    init_logs(false);
+    let url = args.store_url()?;
+    let store = waooaw_store::connect(&url).await.with_context(|| format!("cannot open store {}", redact(&url)))?;
+    let n = store.migrate().await?;
+    println!("{} store at {}: {n} migration(s) applied", store.kind(), redact(&url));
+    Ok(())
+}
+
+pub fn load_catalog(dir: Option<&Path>, work: &WorkRegistry) -> Result<Catalog> {
+    let names = work.names();
+    match dir {
+        Some(d) => Ok(Catalog::load_dir(d, &names)?),
+        None if Path::new("catalog").is_dir() => Ok(Catalog::load_dir(Path::new("catalog"), &names)?),
+        None => Ok(Catalog::embedded(&names)?),
+    }
+}
+
+pub async fn open_bus(redis_url: Option<&str>) -> Result<DynBus> {
+    Ok(match redis_url {
+        Some(url) => Arc::new(
+            waooaw_bus::redis_streams::RedisStreamsBus::connect(url, Default::default())
+                .await
+                .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?,
+        ),
+        None => Arc::new(waooaw_bus::inprocess::InProcessBus::new()),
+    })
+}
+
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let cfg: Settled = args.settle()?;
+    init_logs(cfg.log_json);
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+
+    let work = waooaw_agents::registry();
+    let catalog = Arc::new(load_catalog(cfg.catalog.as_deref(), &work)?);
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create data dir {}", cfg.data_dir.display()))?;
+    let store_url = match &cfg.database_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}", cfg.data_dir.join("waooaw.db").display()),
+    };
+    let store = waooaw_store::connect(&store_url).await.with_context(|| format!("cannot open store {}", redact(&store_url)))?;
+    let applied = store.migrate().await?;
+    let bus = open_bus(cfg.redis_url.as_deref()).await?;
+    let admin_token = admin_token(&cfg.data_dir)?;
+
+    let config = RuntimeConfig { shared_store: cfg.redis_url.is_some() || cfg.database_url.is_some(), ..Default::default() };
+    let runtime = Runtime::start(config, store.clone(), bus.clone(), catalog.clone(), work, None).await?;
+    let state = waooaw_server::AppState {
+        runtime: runtime.clone(),
+        admin_token: admin_token.into(),
+        body_limit: cfg.body_limit,
+        metrics,
+        started_at: chrono::Utc::now(),
+    };
+    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    tracing::info!(listen = %cfg.listen, store = store.kind(), bus = bus.kind(), specializations = catalog.len(),
+        instances = runtime.routed_instances(), migrations_applied = applied, "waooaw serving");
+    eprintln!("waooaw listening on http://{} ({} store, {} bus, {} specializations)", cfg.listen, store.kind(), bus.kind(), catalog.len());
+    waooaw_server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopping: finishing in-flight wakes");
+    runtime.shutdown(Duration::from_secs(10)).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// The admin token: `WAOOAW_ADMIN_TOKEN`, else `<data-dir>/admin-token`, else a new one written
+/// there with mode 0600 and printed once.
+fn admin_token(data_dir: &Path) -> Result<String> {
+    if let Ok(t) = std::env::var("WAOOAW_ADMIN_TOKEN")
+        && !t.is_empty()
+    {
+        return Ok(t);
+    }
+    let path = data_dir.join("admin-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_owned();
+        if !t.is_empty() {
+            return Ok(t);
+        }
+    }
+    let token = format!("wao_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    write_private(&path, &token).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("admin token (saved to {}, shown once): {token}", path.display());
+    Ok(token)
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+pub fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WAOOAW_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
+}
+
+/// Hides a password in a URL before it reaches a log or an error.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
+            Some(c) => format!("{}:***{}", &url[..s + 3 + c], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,80 @@
+//! Ingestion with group commit: concurrent publishers' events are stored in one transaction,
+//! then published on the bus, then acknowledged. One writer task keeps the store's write path
+//! sequential and batches grow with load, which is what makes durable ingestion fast.
+
+use crate::observe::{EventsAccepted, InfrastructureError, InternalEvent};
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+use waooaw_bus::{BusMessage, DynBus};
+use waooaw_domain::Event;
+use waooaw_store::{DynStore, StoreError};
+
+const MAX_BATCH: usize = 2048;
+
+struct Pending {
+    event: Event,
+    reply: oneshot::Sender<Result<(), String>>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Ingestor {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl Ingestor {
+    pub fn start(store: DynStore, bus: DynBus) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+        let task = tokio::spawn(writer(rx, store, bus));
+        (Self { tx }, task)
+    }
+
+    /// Returns once the event is durably stored (and handed to the bus).
+    pub async fn submit(&self, event: Event) -> Result<(), IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Pending { event, reply }).await.map_err(|_| IngestError::ShuttingDown)?;
+        rx.await.map_err(|_| IngestError::ShuttingDown)?.map_err(IngestError::Store)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("the runtime is shutting down")]
+    ShuttingDown,
+    #[error("event not stored: {0}")]
+    Store(String),
+}
+
+async fn writer(mut rx: mpsc::Receiver<Pending>, store: DynStore, bus: DynBus) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let events: Vec<Event> = batch.iter().map(|p| p.event.clone()).collect();
+        let started = Instant::now();
+        let stored: Result<(), StoreError> = store.insert_events(&events).await;
+        match stored {
+            Ok(()) => {
+                EventsAccepted { count: events.len(), store_duration: started.elapsed() }.emit();
+                // Stored is acknowledged: a publish that fails here is recovered from the store
+                // by the recovery sweep, so its error is reported but not returned.
+                let publishes = events.into_iter().map(|event| {
+                    let bus = bus.clone();
+                    async move { bus.publish(&BusMessage { event, only_instance: None }).await }
+                });
+                for r in futures::future::join_all(publishes).await {
+                    if let Err(e) = r {
+                        InfrastructureError { during: "bus publish", error: &e }.emit();
+                    }
+                }
+                for p in batch.drain(..) {
+                    let _ = p.reply.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                InfrastructureError { during: "store events", error: &e }.emit();
+                let msg = e.to_string();
+                for p in batch.drain(..) {
+                    let _ = p.reply.send(Err(msg.clone()));
+                }
+            }
+        }
+    }
+}

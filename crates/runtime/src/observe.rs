@@ -1,0 +1,137 @@
+//! Internal events: every observable occurrence is one typed value whose `emit` writes its log
+//! line and its metrics together, so the two never drift apart. Metric labels are bounded
+//! (specialization ids, outcomes, event-type classes), never per-event ids.
+
+use std::time::Duration;
+use waooaw_domain::{EventId, InstanceId, TenantId};
+
+pub trait InternalEvent {
+    fn emit(self);
+}
+
+pub struct EventsAccepted {
+    pub count: usize,
+    pub store_duration: Duration,
+}
+
+impl InternalEvent for EventsAccepted {
+    fn emit(self) {
+        tracing::debug!(count = self.count, store_us = self.store_duration.as_micros() as u64, "events accepted");
+        metrics::counter!("waooaw_events_accepted_total").increment(self.count as u64);
+        metrics::histogram!("waooaw_event_batch_store_seconds").record(self.store_duration.as_secs_f64());
+    }
+}
+
+pub struct WakeStep<'a> {
+    pub instance_id: InstanceId,
+    pub event_id: EventId,
+    pub step: &'static str,
+    pub detail: &'a str,
+}
+
+impl InternalEvent for WakeStep<'_> {
+    fn emit(self) {
+        tracing::debug!(instance_id = %self.instance_id, event_id = %self.event_id, step = self.step, detail = self.detail, "wake step");
+    }
+}
+
+pub struct WakeCompleted<'a> {
+    pub tenant_id: TenantId,
+    pub instance_id: InstanceId,
+    pub event_id: EventId,
+    pub correlation_id: EventId,
+    pub specialization: &'a str,
+    pub event_type: &'a str,
+    /// From the event's timestamp to the start of its work.
+    pub latency: Duration,
+    pub duration: Duration,
+    pub context_version: i64,
+    pub summary: &'a str,
+}
+
+impl InternalEvent for WakeCompleted<'_> {
+    fn emit(self) {
+        tracing::info!(
+            tenant_id = %self.tenant_id, instance_id = %self.instance_id, event_id = %self.event_id,
+            correlation_id = %self.correlation_id, specialization = self.specialization, event_type = self.event_type,
+            latency_us = self.latency.as_micros() as u64, duration_us = self.duration.as_micros() as u64,
+            context_version = self.context_version, summary = self.summary, "instance woke"
+        );
+        let spec = self.specialization.to_owned();
+        metrics::counter!("waooaw_wakes_total", "specialization" => spec.clone(), "outcome" => "done").increment(1);
+        metrics::histogram!("waooaw_wake_latency_seconds", "specialization" => spec.clone()).record(self.latency.as_secs_f64());
+        metrics::histogram!("waooaw_wake_duration_seconds", "specialization" => spec).record(self.duration.as_secs_f64());
+    }
+}
+
+pub struct DeliveryDeferred<'a> {
+    pub tenant_id: TenantId,
+    pub instance_id: InstanceId,
+    pub event_id: EventId,
+    pub specialization: &'a str,
+}
+
+impl InternalEvent for DeliveryDeferred<'_> {
+    fn emit(self) {
+        tracing::info!(tenant_id = %self.tenant_id, instance_id = %self.instance_id, event_id = %self.event_id, "instance paused: delivery kept for its resume");
+        metrics::counter!("waooaw_wakes_total", "specialization" => self.specialization.to_owned(), "outcome" => "deferred").increment(1);
+    }
+}
+
+pub struct WakeFailed<'a> {
+    pub tenant_id: TenantId,
+    pub instance_id: InstanceId,
+    pub event_id: EventId,
+    pub specialization: &'a str,
+    pub attempt: i32,
+    pub error: &'a str,
+    pub will_retry: bool,
+}
+
+impl InternalEvent for WakeFailed<'_> {
+    fn emit(self) {
+        tracing::warn!(
+            tenant_id = %self.tenant_id, instance_id = %self.instance_id, event_id = %self.event_id,
+            attempt = self.attempt, will_retry = self.will_retry, error = self.error, "wake failed"
+        );
+        let outcome = if self.will_retry { "retry" } else { "dead_letter" };
+        metrics::counter!("waooaw_wakes_total", "specialization" => self.specialization.to_owned(), "outcome" => outcome).increment(1);
+    }
+}
+
+pub struct EventsRecovered {
+    pub count: usize,
+}
+
+impl InternalEvent for EventsRecovered {
+    fn emit(self) {
+        if self.count > 0 {
+            tracing::info!(count = self.count, "re-published events a previous process accepted but did not finish");
+        }
+        metrics::counter!("waooaw_events_recovered_total").increment(self.count as u64);
+    }
+}
+
+pub struct InfrastructureError<'a> {
+    pub during: &'static str,
+    pub error: &'a dyn std::fmt::Display,
+}
+
+impl InternalEvent for InfrastructureError<'_> {
+    fn emit(self) {
+        tracing::error!(during = self.during, error = %self.error, "infrastructure error");
+        metrics::counter!("waooaw_infrastructure_errors_total", "during" => self.during).increment(1);
+    }
+}
+
+pub struct ScheduleFired<'a> {
+    pub specialization: &'a str,
+    pub instances: usize,
+}
+
+impl InternalEvent for ScheduleFired<'_> {
+    fn emit(self) {
+        tracing::info!(specialization = self.specialization, instances = self.instances, "schedule tick published");
+        metrics::counter!("waooaw_schedule_ticks_total").increment(self.instances as u64);
+    }
+}

@@ -1,0 +1,191 @@
+//! One wake: the six-step protocol for one instance and one event. Each step is a span and a
+//! log line. The saved effect (context version, delivery row, counters) is one store commit.
+
+use crate::observe::{DeliveryDeferred, InternalEvent, WakeCompleted, WakeFailed, WakeStep};
+use crate::runtime::Shared;
+use crate::work::{WakeInput, WorkError};
+use chrono::Utc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+use waooaw_domain::{DeadLetter, DeliveryOutcome, DeliveryStatus, Event, InstanceId};
+use waooaw_store::{StoreError, WakeCommit, WakeResult};
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WakeOutcome {
+    Done { version: i64 },
+    AlreadyDone,
+    Deferred,
+    DeadLettered,
+    /// Nothing to do: the instance is gone, retired, or not the event's tenant's.
+    Skipped(&'static str),
+    /// The store failed: the delivery is not finished and will be redelivered.
+    Failed(String),
+}
+
+/// Wakes that lose the optimistic version check (another process saved first) run again.
+const MAX_CONFLICT_ROUNDS: usize = 16;
+
+pub(crate) async fn wake(shared: &Shared, instance_id: InstanceId, event: &Event) -> WakeOutcome {
+    let span = tracing::info_span!("wake", %instance_id, event_id = %event.id, tenant_id = %event.tenant_id,
+        correlation_id = %event.correlation_id, event_type = %event.event_type);
+    async {
+        for _ in 0..MAX_CONFLICT_ROUNDS {
+            match wake_once(shared, instance_id, event).await {
+                Ok(Some(outcome)) => return outcome,
+                Ok(None) => continue,
+                Err(e) => return WakeOutcome::Failed(e.to_string()),
+            }
+        }
+        WakeOutcome::Failed(format!("instance {instance_id} kept changing under {MAX_CONFLICT_ROUNDS} wakes"))
+    }
+    .instrument(span)
+    .await
+}
+
+/// `Ok(None)` means the commit lost a version race: run the protocol again.
+async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> Result<Option<WakeOutcome>, StoreError> {
+    let store = &shared.store;
+    let tenant = event.tenant_id;
+    let step = |step: &'static str, detail: &str| WakeStep { instance_id, event_id: event.id, step, detail }.emit();
+
+    // 1. Restore identity: the instance's personality and its specialization.
+    let restored = async {
+        let Some(instance) = store.get_instance(tenant, instance_id).await? else {
+            return Ok(Err("no such instance in the event's tenant"));
+        };
+        let Some(spec) = shared.catalog.get(&instance.specialization_id).cloned() else {
+            return Ok(Err("specialization not in the catalog"));
+        };
+        if let Some(d) = store.get_delivery(tenant, event.id, instance_id).await?
+            && matches!(d.status, DeliveryStatus::Done | DeliveryStatus::Dead | DeliveryStatus::Expired)
+        {
+            return Ok(Err("already handled"));
+        }
+        Ok::<_, StoreError>(Ok((instance, spec)))
+    }
+    .instrument(tracing::info_span!("restore_identity"))
+    .await?;
+    let (instance, spec) = match restored {
+        Ok(x) => x,
+        Err("already handled") => return Ok(Some(WakeOutcome::AlreadyDone)),
+        Err(why) => return Ok(Some(WakeOutcome::Skipped(why))),
+    };
+    step("restore_identity", &spec.id);
+    if instance.status == waooaw_domain::InstanceStatus::Retired {
+        return Ok(Some(WakeOutcome::Skipped("instance retired")));
+    }
+    if !instance.status.is_awake() {
+        let commit = WakeCommit {
+            tenant_id: tenant,
+            instance_id,
+            event_id: event.id,
+            read_version: instance.context_version,
+            new_state: None,
+            outcome: DeliveryOutcome { status: DeliveryStatus::Deferred, attempts: 0, outcome: "instance paused".into() },
+            now: Utc::now(),
+        };
+        return Ok(Some(match store.commit_wake(&commit).await? {
+            WakeResult::AlreadyDone => WakeOutcome::AlreadyDone,
+            _ => {
+                DeliveryDeferred { tenant_id: tenant, instance_id, event_id: event.id, specialization: &spec.id }.emit();
+                WakeOutcome::Deferred
+            }
+        }));
+    }
+
+    // 2. Load context: the snapshot the previous wake saved.
+    let context = store.latest_context(tenant, instance_id).instrument(tracing::info_span!("load_context")).await?;
+    let read_version = instance.context_version;
+    let state = context.filter(|c| c.version == read_version).map(|c| c.state).unwrap_or_else(|| serde_json::json!({}));
+    step("load_context", &format!("version {read_version}"));
+
+    // 3. Pending handoffs and messages: deliveries still waiting for this instance.
+    let pending = store
+        .deliveries_in_status(tenant, instance_id, DeliveryStatus::Deferred, 1000)
+        .instrument(tracing::info_span!("check_pending"))
+        .await?
+        .iter()
+        .filter(|e| e.id != event.id)
+        .count();
+    step("check_pending", &format!("{pending} waiting"));
+
+    // 4. Apply learnings: what answers and feedback taught this instance, kept in its context.
+    let learnings: Vec<serde_json::Value> = tracing::info_span!("apply_learnings")
+        .in_scope(|| state.get("learnings").and_then(|l| l.as_array()).cloned().unwrap_or_default());
+    step("apply_learnings", &format!("{} learnings", learnings.len()));
+
+    // 5. Execute the work, retrying what may pass on retry.
+    let Some(work) = shared.work.get(&spec.work) else {
+        return Ok(Some(WakeOutcome::Skipped("work function not registered")));
+    };
+    if let Some(probe) = &shared.probe {
+        probe.work_started(event);
+    }
+    let latency = (Utc::now() - event.timestamp).to_std().unwrap_or(Duration::ZERO);
+    let started = Instant::now();
+    let input = WakeInput { spec: &spec, instance: &instance, event, state: &state, pending_deliveries: pending, learnings: &learnings };
+    let mut attempt: i32 = 0;
+    let output = loop {
+        attempt += 1;
+        let result = tracing::info_span!("execute_work", attempt).in_scope(|| work.run(&input));
+        match result {
+            Ok(out) => break out,
+            Err(e) => {
+                let will_retry = matches!(e, WorkError::Transient(_)) && attempt < shared.config.max_attempts;
+                let error = e.to_string();
+                WakeFailed { tenant_id: tenant, instance_id, event_id: event.id, specialization: &spec.id, attempt, error: &error, will_retry }.emit();
+                if will_retry {
+                    tokio::time::sleep(shared.config.retry_backoff * 2u32.saturating_pow(attempt as u32 - 1)).await;
+                    continue;
+                }
+                let kind = if matches!(e, WorkError::Transient(_)) { "transient, retries exhausted" } else { "permanent" };
+                let dead = DeadLetter {
+                    id: uuid::Uuid::now_v7(),
+                    tenant_id: tenant,
+                    event_id: event.id,
+                    instance_id,
+                    event_type: event.event_type.to_string(),
+                    error: format!("work `{}` failed ({kind}) after {attempt} attempt(s): {error}", spec.work),
+                    attempts: attempt,
+                    created_at: Utc::now(),
+                    redriven_at: None,
+                };
+                store.insert_dead_letter(&dead).await?;
+                return Ok(Some(WakeOutcome::DeadLettered));
+            }
+        }
+    };
+    step("execute_work", &output.summary);
+
+    // 6. Save the context, the delivery and the counters together.
+    let commit = WakeCommit {
+        tenant_id: tenant,
+        instance_id,
+        event_id: event.id,
+        read_version,
+        new_state: Some(output.state),
+        outcome: DeliveryOutcome { status: DeliveryStatus::Done, attempts: attempt, outcome: output.summary.clone() },
+        now: Utc::now(),
+    };
+    let saved = store.commit_wake(&commit).instrument(tracing::info_span!("save_context")).await?;
+    Ok(match saved {
+        WakeResult::Committed(version) => {
+            WakeCompleted {
+                tenant_id: tenant,
+                instance_id,
+                event_id: event.id,
+                correlation_id: event.correlation_id,
+                specialization: &spec.id,
+                event_type: event.event_type.as_str(),
+                latency,
+                duration: started.elapsed(),
+                context_version: version,
+                summary: &output.summary,
+            }
+            .emit();
+            Some(WakeOutcome::Done { version })
+        }
+        WakeResult::AlreadyDone => Some(WakeOutcome::AlreadyDone),
+        WakeResult::Conflict => None,
+    })
+}

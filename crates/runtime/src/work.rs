@@ -1,0 +1,62 @@
+//! Work functions: what an agent does when it wakes. Agents register theirs by name; spec files
+//! name the one they use.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use waooaw_domain::{Event, Instance, Specialization};
+
+/// What a work function sees during step 5 of a wake.
+pub struct WakeInput<'a> {
+    pub spec: &'a Specialization,
+    pub instance: &'a Instance,
+    pub event: &'a Event,
+    /// The state saved by the previous wake (`{}` on the first).
+    pub state: &'a serde_json::Value,
+    /// Deliveries still waiting for this instance besides this one (step 3).
+    pub pending_deliveries: usize,
+    /// Learnings recorded in the context (step 4), newest last.
+    pub learnings: &'a [serde_json::Value],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkOutput {
+    /// The next context state.
+    pub state: serde_json::Value,
+    /// One line saying what the wake did; shown in the event's deliveries.
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WorkError {
+    /// The input can never succeed (e.g. a malformed payload): dead-letter without retrying.
+    #[error("{0}")]
+    Permanent(String),
+    /// Might succeed on retry.
+    #[error("{0}")]
+    Transient(String),
+}
+
+pub trait WorkFn: Send + Sync {
+    fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError>;
+}
+
+#[derive(Default, Clone)]
+pub struct WorkRegistry {
+    fns: HashMap<String, Arc<dyn WorkFn>>,
+}
+
+impl WorkRegistry {
+    pub fn register(&mut self, name: &str, f: Arc<dyn WorkFn>) {
+        self.fns.insert(name.to_owned(), f);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn WorkFn>> {
+        self.fns.get(name)
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.fns.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+}

@@ -1,0 +1,314 @@
+//! A small versioned migration runner. Migrations are embedded in the binary as
+//! `(version, name, sql)` per backend; applied versions are recorded in `waooaw_migrations`.
+//! Each pending migration runs in its own transaction together with its bookkeeping row, so a
+//! failed migration leaves nothing half-applied and running the runner twice is a no-op.
+
+use crate::{StoreError, StoreResult};
+use chrono::Utc;
+use sqlx::{Executor, PgPool, Row, SqlitePool};
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial schema",
+    sql: r#"
+CREATE TABLE tenants (
+    id              TEXT PRIMARY KEY NOT NULL,
+    name            TEXT NOT NULL,
+    webhook_secret  TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+);
+
+CREATE TABLE instances (
+    tenant_id           TEXT NOT NULL REFERENCES tenants(id),
+    id                  TEXT PRIMARY KEY NOT NULL,
+    specialization_id   TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    role_title          TEXT NOT NULL DEFAULT '',
+    industry            TEXT NOT NULL DEFAULT '',
+    tone                TEXT NOT NULL DEFAULT '',
+    focus_areas         TEXT NOT NULL DEFAULT '[]',
+    escalation_contact  TEXT NOT NULL DEFAULT '',
+    status              TEXT NOT NULL CHECK (status IN ('trial', 'active', 'paused', 'retired')),
+    hired_at            TEXT,
+    trial_ends_at       TEXT,
+    wake_count          INTEGER NOT NULL DEFAULT 0,
+    last_woken_at       TEXT,
+    context_version     INTEGER NOT NULL DEFAULT 0,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+);
+CREATE INDEX instances_tenant ON instances (tenant_id);
+
+CREATE TABLE events (
+    id              TEXT PRIMARY KEY NOT NULL,
+    tenant_id       TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    ts              TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    correlation_id  TEXT NOT NULL,
+    parent_id       TEXT,
+    priority        INTEGER NOT NULL,
+    target_instance TEXT,
+    status          TEXT NOT NULL DEFAULT 'accepted' CHECK (status IN ('accepted', 'dispatched')),
+    accepted_at     TEXT NOT NULL
+);
+CREATE INDEX events_status_accepted ON events (status, accepted_at);
+CREATE INDEX events_tenant ON events (tenant_id);
+
+CREATE TABLE deliveries (
+    tenant_id       TEXT NOT NULL,
+    event_id        TEXT NOT NULL,
+    instance_id     TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('done', 'deferred', 'dead', 'expired')),
+    attempts        INTEGER NOT NULL,
+    outcome         TEXT NOT NULL,
+    context_version INTEGER,
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (event_id, instance_id)
+);
+CREATE INDEX deliveries_instance_status ON deliveries (tenant_id, instance_id, status);
+
+CREATE TABLE work_contexts (
+    tenant_id   TEXT NOT NULL,
+    instance_id TEXT NOT NULL REFERENCES instances(id),
+    version     INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    event_id    TEXT,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (instance_id, version)
+);
+
+CREATE TABLE dead_letters (
+    id          TEXT PRIMARY KEY NOT NULL,
+    tenant_id   TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    event_type  TEXT NOT NULL,
+    error       TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    redriven_at TEXT
+);
+CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
+"#,
+}];
+
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial schema",
+    sql: r#"
+CREATE TABLE tenants (
+    id              UUID PRIMARY KEY,
+    name            TEXT NOT NULL,
+    webhook_secret  TEXT NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE instances (
+    tenant_id           UUID NOT NULL REFERENCES tenants(id),
+    id                  UUID PRIMARY KEY,
+    specialization_id   TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    role_title          TEXT NOT NULL DEFAULT '',
+    industry            TEXT NOT NULL DEFAULT '',
+    tone                TEXT NOT NULL DEFAULT '',
+    focus_areas         JSONB NOT NULL DEFAULT '[]'::jsonb,
+    escalation_contact  TEXT NOT NULL DEFAULT '',
+    status              TEXT NOT NULL CHECK (status IN ('trial', 'active', 'paused', 'retired')),
+    hired_at            TIMESTAMPTZ,
+    trial_ends_at       TIMESTAMPTZ,
+    wake_count          BIGINT NOT NULL DEFAULT 0,
+    last_woken_at       TIMESTAMPTZ,
+    context_version     BIGINT NOT NULL DEFAULT 0,
+    created_at          TIMESTAMPTZ NOT NULL,
+    updated_at          TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX instances_tenant ON instances (tenant_id);
+
+CREATE TABLE events (
+    id              UUID PRIMARY KEY,
+    tenant_id       UUID NOT NULL,
+    type            TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    ts              TIMESTAMPTZ NOT NULL,
+    payload         JSONB NOT NULL,
+    correlation_id  UUID NOT NULL,
+    parent_id       UUID,
+    priority        SMALLINT NOT NULL,
+    target_instance UUID,
+    status          TEXT NOT NULL DEFAULT 'accepted' CHECK (status IN ('accepted', 'dispatched')),
+    accepted_at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX events_status_accepted ON events (status, accepted_at);
+CREATE INDEX events_tenant ON events (tenant_id);
+
+CREATE TABLE deliveries (
+    tenant_id       UUID NOT NULL,
+    event_id        UUID NOT NULL,
+    instance_id     UUID NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('done', 'deferred', 'dead', 'expired')),
+    attempts        INTEGER NOT NULL,
+    outcome         TEXT NOT NULL,
+    context_version BIGINT,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (event_id, instance_id)
+);
+CREATE INDEX deliveries_instance_status ON deliveries (tenant_id, instance_id, status);
+
+CREATE TABLE work_contexts (
+    tenant_id   UUID NOT NULL,
+    instance_id UUID NOT NULL REFERENCES instances(id),
+    version     BIGINT NOT NULL,
+    state       JSONB NOT NULL,
+    event_id    UUID,
+    created_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (instance_id, version)
+);
+
+CREATE TABLE dead_letters (
+    id          UUID PRIMARY KEY,
+    tenant_id   UUID NOT NULL,
+    event_id    UUID NOT NULL,
+    instance_id UUID NOT NULL,
+    event_type  TEXT NOT NULL,
+    error       TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    redriven_at TIMESTAMPTZ
+);
+CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
+"#,
+}];
+
+fn failed(m: &Migration, source: sqlx::Error) -> StoreError {
+    StoreError::Migration { version: m.version, name: m.name, source }
+}
+
+/// Applies the pending SQLite migrations; returns how many ran.
+pub(crate) async fn run_sqlite(pool: &SqlitePool) -> StoreResult<usize> {
+    pool.execute(
+        "CREATE TABLE IF NOT EXISTS waooaw_migrations (
+            version    INTEGER PRIMARY KEY NOT NULL,
+            name       TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        )",
+    )
+    .await?;
+    let mut applied = 0;
+    for m in SQLITE {
+        // IMMEDIATE takes the write lock up front, so two processes migrating at once serialise
+        // here and the second sees the first one's bookkeeping row.
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let done = sqlx::query("SELECT 1 FROM waooaw_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if done {
+            tx.rollback().await?;
+            continue;
+        }
+        tx.execute(m.sql).await.map_err(|e| failed(m, e))?;
+        sqlx::query("INSERT INTO waooaw_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(crate::sqlite::enc_ts(Utc::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| failed(m, e))?;
+        tx.commit().await.map_err(|e| failed(m, e))?;
+        tracing::info!(version = m.version, name = m.name, "applied sqlite migration");
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+/// Applies the pending PostgreSQL migrations; returns how many ran.
+pub(crate) async fn run_postgres(pool: &PgPool) -> StoreResult<usize> {
+    // Serialise concurrent migrators (several processes starting at once) on an advisory lock
+    // held for each migration's transaction.
+    const LOCK_KEY: i64 = 0x5741_4f4f_4157; // "WAOOAW"
+    pool.execute(
+        "CREATE TABLE IF NOT EXISTS waooaw_migrations (
+            version    BIGINT PRIMARY KEY,
+            name       TEXT NOT NULL,
+            applied_at TIMESTAMPTZ NOT NULL
+        )",
+    )
+    .await
+    .or_else(|e| match &e {
+        // Two connections racing on CREATE TABLE IF NOT EXISTS can still collide in the catalog.
+        sqlx::Error::Database(db) if db.is_unique_violation() => Ok(Default::default()),
+        _ => Err(e),
+    })?;
+    let mut applied = 0;
+    for m in POSTGRES {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCK_KEY).execute(&mut *tx).await?;
+        let done = sqlx::query("SELECT version FROM waooaw_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<i64, _>("version"))
+            .transpose()?
+            .is_some();
+        if done {
+            tx.rollback().await?;
+            continue;
+        }
+        tx.execute(m.sql).await.map_err(|e| failed(m, e))?;
+        sqlx::query("INSERT INTO waooaw_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| failed(m, e))?;
+        tx.commit().await.map_err(|e| failed(m, e))?;
+        tracing::info!(version = m.version, name = m.name, "applied postgres migration");
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(list: &[Migration]) {
+        assert!(!list.is_empty());
+        for pair in list.windows(2) {
+            assert!(pair[0].version < pair[1].version, "versions must strictly increase");
+        }
+        assert!(list.iter().all(|m| m.version > 0 && !m.name.is_empty() && !m.sql.trim().is_empty()));
+    }
+
+    #[test]
+    fn migration_lists_are_ordered_and_parallel() {
+        check(SQLITE);
+        check(POSTGRES);
+        let s: Vec<_> = SQLITE.iter().map(|m| (m.version, m.name)).collect();
+        let p: Vec<_> = POSTGRES.iter().map(|m| (m.version, m.name)).collect();
+        assert_eq!(s, p, "both backends carry the same migrations");
+    }
+
+    #[test]
+    fn every_table_carries_tenant_id() {
+        for list in [SQLITE, POSTGRES] {
+            for table in ["instances", "events", "deliveries", "work_contexts", "dead_letters"] {
+                let start = list[0].sql.find(&format!("CREATE TABLE {table} (")).expect("table defined");
+                let body = &list[0].sql[start..];
+                let body = &body[..body.find(");").expect("table closed")];
+                assert!(body.contains("tenant_id"), "{table} lacks tenant_id");
+            }
+        }
+    }
+}

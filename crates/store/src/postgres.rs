@@ -1,0 +1,115 @@
+//! The PostgreSQL store: UUID ids, TIMESTAMPTZ timestamps, JSONB documents.
+
+use crate::common::corrupt;
+use crate::{StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{Connection, Executor, PgConnection, PgPool, Pool, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+type Db = Postgres;
+type DbRow = PgRow;
+
+const POOL_SIZE: u32 = 10;
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects a pool of up to 10 connections. Runs no migration.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new().max_connections(POOL_SIZE).connect(url).await?;
+        Ok(Self { pool })
+    }
+
+    /// Connects with every connection's `search_path` set to `schema`, creating the schema if it
+    /// does not exist, so that several stores (parallel tests, say) can share one database in
+    /// isolation. `schema` must be a plain identifier (ASCII letters, digits, `_`).
+    pub async fn connect_with_schema(url: &str, schema: &str) -> StoreResult<Self> {
+        let valid = !schema.is_empty()
+            && schema.len() <= 63
+            && schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !schema.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("schema name `{schema}` must be an identifier of ASCII letters, digits and _"),
+            )));
+        }
+        let mut conn = PgConnection::connect(url).await?;
+        let created = conn.execute(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"").as_str()).await;
+        match created {
+            Ok(_) => {}
+            // Two connections racing to create the same schema can collide in the catalog.
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {}
+            Err(e) => return Err(e.into()),
+        }
+        conn.close().await?;
+        let set_path = format!("SET search_path TO \"{schema}\"");
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .after_connect(move |conn, _meta| {
+                let set_path = set_path.clone();
+                Box::pin(async move {
+                    conn.execute(set_path.as_str()).await?;
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+async fn run_migrations(pool: &PgPool) -> StoreResult<usize> {
+    crate::migrations::run_postgres(pool).await
+}
+
+async fn begin(pool: &Pool<Db>) -> StoreResult<Transaction<'static, Db>> {
+    Ok(pool.begin().await?)
+}
+
+fn enc_id(id: Uuid) -> Uuid {
+    id
+}
+
+fn enc_ts(t: DateTime<Utc>) -> DateTime<Utc> {
+    t
+}
+
+fn enc_json(v: &serde_json::Value) -> Json<&serde_json::Value> {
+    Json(v)
+}
+
+fn get_uuid(r: &DbRow, col: &str, _table: &'static str) -> StoreResult<Uuid> {
+    Ok(r.try_get(col)?)
+}
+
+fn get_opt_uuid(r: &DbRow, col: &str, _table: &'static str) -> StoreResult<Option<Uuid>> {
+    Ok(r.try_get(col)?)
+}
+
+fn get_ts(r: &DbRow, col: &str, _table: &'static str) -> StoreResult<DateTime<Utc>> {
+    Ok(r.try_get(col)?)
+}
+
+fn get_opt_ts(r: &DbRow, col: &str, _table: &'static str) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(r.try_get(col)?)
+}
+
+fn get_json(r: &DbRow, col: &str, table: &'static str) -> StoreResult<serde_json::Value> {
+    match r.try_get::<Json<serde_json::Value>, _>(col) {
+        Ok(Json(v)) => Ok(v),
+        Err(sqlx::Error::ColumnDecode { source, .. }) => Err(corrupt(table, format!("{col}: {source}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl_store!(PgStore, "postgres");

@@ -1,0 +1,535 @@
+//! One conformance suite, run against both stores: SQLite in a temporary directory and
+//! PostgreSQL (at `WAOOAW_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`)
+//! in a fresh schema per test. Without PostgreSQL the PostgreSQL cases are skipped with a note on
+//! stderr, unless `WAOOAW_REQUIRE_SERVICES=1`, which makes them fail.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use serde_json::json;
+use std::sync::Arc;
+use waooaw_domain::{
+    DeadLetter, DeliveryOutcome, DeliveryStatus, Event, EventId, EventStatus, EventType, Instance, InstanceId,
+    InstanceStatus, Personality, Priority, Tenant, TenantId,
+};
+use waooaw_store::postgres::PgStore;
+use waooaw_store::sqlite::SqliteStore;
+use waooaw_store::{DynStore, Store, StoreError, WakeCommit, WakeResult};
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn pg_url() -> String {
+    std::env::var("WAOOAW_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
+}
+
+async fn sqlite_store() -> (DynStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data/waooaw.db");
+    let store = SqliteStore::open(path.to_str().expect("utf-8 path")).await.expect("open sqlite");
+    let applied = store.migrate().await.expect("migrate sqlite");
+    assert!(applied >= 1, "a fresh database applies every migration");
+    (Arc::new(store), dir)
+}
+
+struct PgHarness {
+    store: DynStore,
+    schema: String,
+    url: String,
+}
+
+/// A store in a fresh schema, or `None` (after noting why on stderr) when PostgreSQL is not
+/// reachable and the services are not required.
+async fn pg_store(test: &str) -> Option<PgHarness> {
+    let url = pg_url();
+    let schema = format!("waooaw_test_{}", uuid::Uuid::new_v4().simple());
+    match PgStore::connect_with_schema(&url, &schema).await {
+        Ok(store) => {
+            let applied = store.migrate().await.expect("migrate postgres");
+            assert!(applied >= 1, "a fresh schema applies every migration");
+            Some(PgHarness { store: Arc::new(store), schema, url })
+        }
+        Err(e) => {
+            if std::env::var("WAOOAW_REQUIRE_SERVICES").as_deref() == Ok("1") {
+                panic!("{test}: PostgreSQL required (WAOOAW_REQUIRE_SERVICES=1) but not reachable at {url}: {e}");
+            }
+            eprintln!("{test}: skipped: PostgreSQL not reachable at {url}: {e}");
+            None
+        }
+    }
+}
+
+impl PgHarness {
+    async fn drop_schema(self) {
+        use sqlx::{Connection, Executor};
+        drop(self.store);
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.url).await {
+            let _ = conn.execute(format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema).as_str()).await;
+            let _ = conn.close().await;
+        }
+    }
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let (store, _dir) = super::sqlite_store().await;
+                    super::$case(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let Some(h) = super::pg_store(concat!("postgres::", stringify!($case))).await else { return };
+                    super::$case(h.store.clone()).await;
+                    h.drop_schema().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrate_twice_is_idempotent,
+    tenant_crud,
+    instances_are_scoped_by_tenant,
+    transition_is_conditional,
+    insert_events_batches_and_ignores_duplicates,
+    dispatch_and_undispatched_events,
+    commit_wake_happy_repeat_and_conflict,
+    deferred_deliveries_are_listed_oldest_first,
+    expire_deferred_marks_old_deliveries,
+    dead_letters_insert_list_and_redrive_once,
+    concurrent_commits_have_one_winner,
+    bulk_ingest_in_batches,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Realistic data
+// ---------------------------------------------------------------------------------------------
+
+/// Now, at the microsecond precision both stores keep.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn tenant(name: &str) -> Tenant {
+    Tenant { id: TenantId::new(), name: name.to_owned(), webhook_secret: format!("whsec-{name}"), created_at: now() }
+}
+
+fn instance(tenant: TenantId, status: InstanceStatus) -> Instance {
+    let t = now();
+    Instance {
+        id: InstanceId::new(),
+        tenant_id: tenant,
+        specialization_id: "wowvision-prime".to_owned(),
+        personality: Personality {
+            name: "Vera".to_owned(),
+            role_title: "Vision Guardian".to_owned(),
+            industry: "healthcare".to_owned(),
+            tone: "warm, precise".to_owned(),
+            focus_areas: vec!["docs/vision.md".to_owned(), "brand voice".to_owned()],
+            escalation_contact: "cto@acme-health.example".to_owned(),
+        },
+        status,
+        hired_at: None,
+        trial_ends_at: Some(t + Duration::days(7)),
+        wake_count: 0,
+        last_woken_at: None,
+        context_version: 0,
+        created_at: t,
+        updated_at: t,
+    }
+}
+
+fn event(tenant: TenantId, event_type: &str, path: &str, ts: DateTime<Utc>) -> Event {
+    let id = EventId::new();
+    Event {
+        id,
+        event_type: EventType::parse(event_type).expect("valid type"),
+        source: "github:acme-health/platform".to_owned(),
+        tenant_id: tenant,
+        timestamp: ts,
+        payload: json!({ "path": path, "author": "dana", "sha": "9f2c1e7" }),
+        correlation_id: id,
+        parent_id: None,
+        priority: Priority::Normal,
+        target_instance: None,
+    }
+}
+
+/// A tenant with one trial instance, both stored.
+async fn setup(store: &DynStore, name: &str) -> (Tenant, Instance) {
+    let t = tenant(name);
+    store.create_tenant(&t).await.expect("create tenant");
+    let i = instance(t.id, InstanceStatus::Trial);
+    store.create_instance(&i).await.expect("create instance");
+    (t, i)
+}
+
+fn done(outcome: &str) -> DeliveryOutcome {
+    DeliveryOutcome { status: DeliveryStatus::Done, attempts: 1, outcome: outcome.to_owned() }
+}
+
+fn deferred() -> DeliveryOutcome {
+    DeliveryOutcome { status: DeliveryStatus::Deferred, attempts: 0, outcome: "instance paused".to_owned() }
+}
+
+fn wake(i: &Instance, e: &Event, read_version: i64, state: Option<serde_json::Value>, outcome: DeliveryOutcome) -> WakeCommit {
+    WakeCommit {
+        tenant_id: i.tenant_id,
+        instance_id: i.id,
+        event_id: e.id,
+        read_version,
+        new_state: state,
+        outcome,
+        now: now(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+// ---------------------------------------------------------------------------------------------
+
+async fn migrate_twice_is_idempotent(store: DynStore) {
+    assert_eq!(store.migrate().await.unwrap(), 0);
+    assert_eq!(store.migrate().await.unwrap(), 0);
+    store.ping().await.unwrap();
+    assert!(matches!(store.kind(), "sqlite" | "postgres"));
+}
+
+async fn tenant_crud(store: DynStore) {
+    let acme = tenant("Acme Health");
+    let globex = tenant("Globex Logistics");
+    store.create_tenant(&acme).await.unwrap();
+    store.create_tenant(&globex).await.unwrap();
+    assert_eq!(store.get_tenant(acme.id).await.unwrap(), Some(acme.clone()));
+    assert_eq!(store.get_tenant(TenantId::new()).await.unwrap(), None);
+    let all = store.list_tenants().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.contains(&acme) && all.contains(&globex));
+    let dup = store.create_tenant(&acme).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+}
+
+async fn instances_are_scoped_by_tenant(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let globex = tenant("Globex Logistics");
+    store.create_tenant(&globex).await.unwrap();
+
+    assert_eq!(store.get_instance(acme.id, vera.id).await.unwrap(), Some(vera.clone()));
+    assert_eq!(store.get_instance(globex.id, vera.id).await.unwrap(), None, "wrong tenant sees nothing");
+    assert_eq!(store.list_instances(acme.id).await.unwrap(), vec![vera.clone()]);
+    assert!(store.list_instances(globex.id).await.unwrap().is_empty());
+
+    let dup = store.create_instance(&vera).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+
+    let mut retired = instance(acme.id, InstanceStatus::Retired);
+    retired.specialization_id = "brand-voice".to_owned();
+    store.create_instance(&retired).await.unwrap();
+    let mut hired = instance(globex.id, InstanceStatus::Active);
+    hired.hired_at = Some(now());
+    store.create_instance(&hired).await.unwrap();
+    assert_eq!(store.get_instance(globex.id, hired.id).await.unwrap(), Some(hired.clone()));
+
+    let routes = store.list_routes().await.unwrap();
+    assert_eq!(routes.len(), 2, "retired instances are not routed: {routes:?}");
+    let vera_route = routes.iter().find(|r| r.id == vera.id).expect("vera routed");
+    assert_eq!((vera_route.tenant_id, vera_route.status), (acme.id, InstanceStatus::Trial));
+    assert_eq!(vera_route.specialization_id, "wowvision-prime");
+    assert!(routes.iter().any(|r| r.id == hired.id && r.tenant_id == globex.id));
+}
+
+async fn transition_is_conditional(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let later = now() + Duration::seconds(5);
+    let paused = store
+        .transition_instance(acme.id, vera.id, InstanceStatus::Trial, InstanceStatus::Paused, later)
+        .await
+        .unwrap()
+        .expect("transition from the current status wins");
+    assert_eq!(paused.status, InstanceStatus::Paused);
+    assert_eq!(paused.updated_at, later);
+    assert_eq!(paused.hired_at, vera.hired_at);
+    assert_eq!(paused.context_version, vera.context_version);
+
+    let stale = store
+        .transition_instance(acme.id, vera.id, InstanceStatus::Trial, InstanceStatus::Retired, later)
+        .await
+        .unwrap();
+    assert_eq!(stale, None, "a transition from a stale status loses");
+    let other = store
+        .transition_instance(TenantId::new(), vera.id, InstanceStatus::Paused, InstanceStatus::Trial, later)
+        .await
+        .unwrap();
+    assert_eq!(other, None, "wrong tenant cannot transition");
+    let got = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
+    assert_eq!(got, paused);
+}
+
+async fn insert_events_batches_and_ignores_duplicates(store: DynStore) {
+    let acme = TenantId::new();
+    let base = now() - Duration::minutes(10);
+    let mut events: Vec<Event> = (0..1_203)
+        .map(|n| event(acme, "file.modified", &format!("docs/vision-{n}.md"), base + Duration::milliseconds(n)))
+        .collect();
+    events[1].parent_id = Some(events[0].id);
+    events[1].correlation_id = events[0].id;
+    events[1].priority = Priority::Urgent;
+    events[1].target_instance = Some(InstanceId::new());
+    events[2].payload = json!({ "files": ["docs/vision.md", "README.md"], "nested": { "ok": true, "n": 1.5 } });
+    store.insert_events(&events).await.unwrap();
+    store.insert_events(&[]).await.unwrap();
+
+    for e in [&events[0], &events[1], &events[2], &events[600], &events[1_202]] {
+        let rec = store.get_event(acme, e.id).await.unwrap().expect("stored");
+        assert_eq!(&rec.event, e);
+        assert_eq!(rec.status, EventStatus::Accepted);
+    }
+    assert_eq!(store.get_event(TenantId::new(), events[0].id).await.unwrap(), None, "wrong tenant");
+    assert_eq!(store.get_event(acme, EventId::new()).await.unwrap(), None);
+
+    // A retried batch: already-stored ids are ignored (first write wins), new ones are stored.
+    let mut retry = events[..3].to_vec();
+    retry[0].source = "tampered".to_owned();
+    let fresh = event(acme, "commit.pushed", "src/main.rs", now());
+    retry.push(fresh.clone());
+    store.insert_events(&retry).await.unwrap();
+    assert_eq!(store.get_event(acme, events[0].id).await.unwrap().unwrap().event, events[0]);
+    assert_eq!(store.get_event(acme, fresh.id).await.unwrap().unwrap().event, fresh);
+    let pending = store.undispatched_events(now() + Duration::seconds(5), 10_000).await.unwrap();
+    assert_eq!(pending.len(), 1_204);
+}
+
+async fn dispatch_and_undispatched_events(store: DynStore) {
+    let acme = TenantId::new();
+    let first: Vec<Event> = (0..3).map(|n| event(acme, "file.created", &format!("docs/a{n}.md"), now())).collect();
+    store.insert_events(&first).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second: Vec<Event> = (0..2).map(|n| event(acme, "issue.opened", &format!("docs/b{n}.md"), now())).collect();
+    store.insert_events(&second).await.unwrap();
+
+    let horizon = now() + Duration::seconds(5);
+    let pending = store.undispatched_events(horizon, 100).await.unwrap();
+    let ids: Vec<_> = pending.iter().map(|e| e.id).collect();
+    let mut first_ids: Vec<_> = first.iter().map(|e| e.id).collect();
+    first_ids.sort();
+    let mut second_ids: Vec<_> = second.iter().map(|e| e.id).collect();
+    second_ids.sort();
+    assert_eq!(ids, [first_ids.clone(), second_ids.clone()].concat(), "accepted_at, then id order");
+    assert_eq!(store.undispatched_events(horizon, 2).await.unwrap().len(), 2);
+    assert!(store.undispatched_events(now() - Duration::hours(1), 100).await.unwrap().is_empty());
+
+    store.mark_dispatched(&first_ids).await.unwrap();
+    store.mark_dispatched(&[]).await.unwrap();
+    let pending: Vec<_> = store.undispatched_events(horizon, 100).await.unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(pending, second_ids);
+    let rec = store.get_event(acme, first_ids[0]).await.unwrap().unwrap();
+    assert_eq!(rec.status, EventStatus::Dispatched);
+    assert!(rec.accepted_at <= now());
+}
+
+async fn commit_wake_happy_repeat_and_conflict(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let e1 = event(acme.id, "file.modified", "docs/vision.md", now());
+    let e2 = event(acme.id, "file.modified", "docs/roadmap.md", now());
+    store.insert_events(&[e1.clone(), e2.clone()]).await.unwrap();
+    assert_eq!(store.latest_context(acme.id, vera.id).await.unwrap(), None);
+
+    let state = json!({ "reviewed": ["docs/vision.md"], "open_findings": 2 });
+    let c1 = wake(&vera, &e1, 0, Some(state.clone()), done("reviewed docs/vision.md: 2 findings"));
+    assert_eq!(store.commit_wake(&c1).await.unwrap(), WakeResult::Committed(1));
+
+    let got = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((got.context_version, got.wake_count), (1, 1));
+    assert_eq!(got.last_woken_at, Some(c1.now));
+    let ctx = store.latest_context(acme.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((ctx.version, &ctx.state, ctx.event_id), (1, &state, Some(e1.id)));
+    assert_eq!(store.latest_context(TenantId::new(), vera.id).await.unwrap(), None, "wrong tenant");
+    let d = store.get_delivery(acme.id, e1.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((d.status, d.attempts, d.context_version), (DeliveryStatus::Done, 1, Some(1)));
+    assert_eq!(d.outcome, "reviewed docs/vision.md: 2 findings");
+    assert_eq!(store.get_delivery(TenantId::new(), e1.id, vera.id).await.unwrap(), None, "wrong tenant");
+    assert_eq!(store.list_deliveries(acme.id, e1.id).await.unwrap(), vec![d.clone()]);
+    assert!(store.list_deliveries(TenantId::new(), e1.id).await.unwrap().is_empty());
+
+    // The same event again (a redelivery after a crash): no effect.
+    let repeat = wake(&vera, &e1, 1, Some(json!({ "clobbered": true })), done("again"));
+    assert_eq!(store.commit_wake(&repeat).await.unwrap(), WakeResult::AlreadyDone);
+    let after = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
+    assert_eq!(after, got);
+    assert_eq!(store.latest_context(acme.id, vera.id).await.unwrap().unwrap(), ctx);
+    assert_eq!(store.get_delivery(acme.id, e1.id, vera.id).await.unwrap().unwrap(), d);
+
+    // A wake that read version 0 after version 1 was saved: conflict, nothing written.
+    let stale = wake(&vera, &e2, 0, Some(json!({ "stale": true })), done("reviewed docs/roadmap.md"));
+    assert_eq!(store.commit_wake(&stale).await.unwrap(), WakeResult::Conflict);
+    assert_eq!(store.get_delivery(acme.id, e2.id, vera.id).await.unwrap(), None);
+    assert_eq!(store.get_instance(acme.id, vera.id).await.unwrap().unwrap(), got);
+
+    // Under the wrong tenant nothing is written either.
+    let mut foreign = wake(&vera, &e2, 1, Some(json!({})), done("x"));
+    foreign.tenant_id = TenantId::new();
+    assert_ne!(store.commit_wake(&foreign).await.unwrap(), WakeResult::Committed(2));
+    assert_eq!(store.get_instance(acme.id, vera.id).await.unwrap().unwrap(), got);
+
+    // Reloaded and rerun: saved as version 2.
+    let retry = wake(&vera, &e2, 1, Some(json!({ "reviewed": ["docs/vision.md", "docs/roadmap.md"] })), done("ok"));
+    assert_eq!(store.commit_wake(&retry).await.unwrap(), WakeResult::Committed(2));
+    let got = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((got.context_version, got.wake_count), (2, 2));
+    assert_eq!(store.latest_context(acme.id, vera.id).await.unwrap().unwrap().version, 2);
+}
+
+async fn deferred_deliveries_are_listed_oldest_first(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let t0 = now() - Duration::minutes(30);
+    let older = event(acme.id, "file.created", "docs/vision.md", t0);
+    let newer = event(acme.id, "pull_request.opened", "docs/roadmap.md", t0 + Duration::minutes(1));
+    store.insert_events(&[newer.clone(), older.clone()]).await.unwrap();
+
+    for e in [&newer, &older] {
+        let c = wake(&vera, e, 0, None, deferred());
+        assert_eq!(store.commit_wake(&c).await.unwrap(), WakeResult::Committed(0));
+    }
+    let d = store.get_delivery(acme.id, older.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((d.status, d.context_version), (DeliveryStatus::Deferred, None));
+    let unchanged = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((unchanged.context_version, unchanged.wake_count), (0, 0), "a deferral is not a wake");
+
+    let listed = store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Deferred, 10).await.unwrap();
+    assert_eq!(listed, vec![older.clone(), newer.clone()]);
+    assert_eq!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Deferred, 1).await.unwrap(), vec![older.clone()]);
+    assert!(store.deliveries_in_status(TenantId::new(), vera.id, DeliveryStatus::Deferred, 10).await.unwrap().is_empty());
+    assert!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Done, 10).await.unwrap().is_empty());
+
+    // On resume the deferred event is delivered for real.
+    let c = wake(&vera, &older, 0, Some(json!({ "seen": 1 })), done("reviewed on resume"));
+    assert_eq!(store.commit_wake(&c).await.unwrap(), WakeResult::Committed(1));
+    assert_eq!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Deferred, 10).await.unwrap(), vec![newer.clone()]);
+    assert_eq!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Done, 10).await.unwrap(), vec![older]);
+}
+
+async fn expire_deferred_marks_old_deliveries(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let old = event(acme.id, "file.modified", "docs/vision.md", now() - Duration::days(10));
+    let recent = event(acme.id, "file.modified", "docs/vision.md", now() - Duration::hours(1));
+    store.insert_events(&[old.clone(), recent.clone()]).await.unwrap();
+    for e in [&old, &recent] {
+        store.commit_wake(&wake(&vera, e, 0, None, deferred())).await.unwrap();
+    }
+    let cutoff = now() - Duration::days(7);
+    assert_eq!(store.expire_deferred(TenantId::new(), vera.id, cutoff).await.unwrap(), 0, "wrong tenant");
+    assert_eq!(store.expire_deferred(acme.id, vera.id, cutoff).await.unwrap(), 1);
+    assert_eq!(store.expire_deferred(acme.id, vera.id, cutoff).await.unwrap(), 0);
+    let d = store.get_delivery(acme.id, old.id, vera.id).await.unwrap().unwrap();
+    assert_eq!(d.status, DeliveryStatus::Expired);
+    assert_eq!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Deferred, 10).await.unwrap(), vec![recent]);
+    // An expired delivery is terminal.
+    let late = wake(&vera, &old, 0, Some(json!({})), done("too late"));
+    assert_eq!(store.commit_wake(&late).await.unwrap(), WakeResult::AlreadyDone);
+}
+
+async fn dead_letters_insert_list_and_redrive_once(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let (globex, otto) = setup(&store, "Globex Logistics").await;
+    let e1 = event(acme.id, "pull_request.opened", "docs/vision.md", now());
+    let e2 = event(globex.id, "issue.opened", "ops/runbook.md", now());
+    store.insert_events(&[e1.clone(), e2.clone()]).await.unwrap();
+    // A failed attempt recorded first, then the dead letter overrides it.
+    let c = wake(&vera, &e1, 0, None, DeliveryOutcome { status: DeliveryStatus::Deferred, attempts: 2, outcome: "retrying".into() });
+    store.commit_wake(&c).await.unwrap();
+
+    let dead = |i: &Instance, e: &Event, error: &str| DeadLetter {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: i.tenant_id,
+        event_id: e.id,
+        instance_id: i.id,
+        event_type: e.event_type.to_string(),
+        error: error.to_owned(),
+        attempts: 5,
+        created_at: now(),
+        redriven_at: None,
+    };
+    let d1 = dead(&vera, &e1, "llm call failed: timeout after 30s");
+    let d2 = dead(&otto, &e2, "github api: 502 bad gateway");
+    store.insert_dead_letter(&d1).await.unwrap();
+    store.insert_dead_letter(&d2).await.unwrap();
+    assert!(matches!(store.insert_dead_letter(&d1).await, Err(StoreError::Conflict(_))));
+
+    let del = store.get_delivery(acme.id, e1.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((del.status, del.attempts, del.outcome.as_str()), (DeliveryStatus::Dead, 5, d1.error.as_str()));
+    // A dead delivery is terminal until redriven.
+    assert_eq!(store.commit_wake(&wake(&vera, &e1, 0, Some(json!({})), done("x"))).await.unwrap(), WakeResult::AlreadyDone);
+
+    assert_eq!(store.list_dead_letters(Some(acme.id), false).await.unwrap(), vec![d1.clone()]);
+    assert_eq!(store.list_dead_letters(Some(globex.id), false).await.unwrap(), vec![d2.clone()]);
+    assert!(store.list_dead_letters(Some(TenantId::new()), true).await.unwrap().is_empty());
+    assert_eq!(store.list_dead_letters(None, false).await.unwrap().len(), 2, "operator sees all tenants");
+
+    let t = now();
+    assert_eq!(store.redrive_dead_letter(Some(globex.id), d1.id, t).await.unwrap(), None, "wrong tenant");
+    assert_eq!(store.redrive_dead_letter(Some(acme.id), uuid::Uuid::now_v7(), t).await.unwrap(), None, "unknown");
+    let redriven = store.redrive_dead_letter(Some(acme.id), d1.id, t).await.unwrap().expect("redriven");
+    assert_eq!(redriven, DeadLetter { redriven_at: Some(t), ..d1.clone() });
+    assert_eq!(store.get_delivery(acme.id, e1.id, vera.id).await.unwrap(), None, "delivery retryable");
+    assert_eq!(store.redrive_dead_letter(Some(acme.id), d1.id, t).await.unwrap(), None, "only once");
+
+    assert!(store.list_dead_letters(Some(acme.id), false).await.unwrap().is_empty());
+    assert_eq!(store.list_dead_letters(Some(acme.id), true).await.unwrap(), vec![redriven]);
+
+    // The operator redrives across tenants.
+    let op = store.redrive_dead_letter(None, d2.id, t).await.unwrap().expect("operator redrive");
+    assert_eq!(op.tenant_id, globex.id);
+    assert!(store.list_dead_letters(None, false).await.unwrap().is_empty());
+    assert_eq!(store.list_dead_letters(None, true).await.unwrap().len(), 2);
+
+    // Redelivered after the redrive, the event can now be handled.
+    let c = wake(&vera, &e1, 0, Some(json!({ "fixed": true })), done("reviewed after redrive"));
+    assert_eq!(store.commit_wake(&c).await.unwrap(), WakeResult::Committed(1));
+}
+
+async fn concurrent_commits_have_one_winner(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let events: Vec<Event> = (0..8).map(|n| event(acme.id, "file.modified", &format!("docs/section-{n}.md"), now())).collect();
+    store.insert_events(&events).await.unwrap();
+    let mut tasks = Vec::new();
+    for (n, e) in events.iter().enumerate() {
+        let store = store.clone();
+        let c = wake(&vera, e, 0, Some(json!({ "writer": n })), done("reviewed"));
+        tasks.push(tokio::spawn(async move { store.commit_wake(&c).await }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.expect("task").expect("commit"));
+    }
+    let winners = results.iter().filter(|r| **r == WakeResult::Committed(1)).count();
+    let conflicts = results.iter().filter(|r| **r == WakeResult::Conflict).count();
+    assert_eq!((winners, conflicts), (1, 7), "{results:?}");
+    let got = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((got.context_version, got.wake_count), (1, 1));
+    let done: Vec<_> = store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Done, 10).await.unwrap();
+    assert_eq!(done.len(), 1, "only the winner's delivery is recorded");
+}
+
+async fn bulk_ingest_in_batches(store: DynStore) {
+    let acme = TenantId::new();
+    let total = 20_000;
+    let batch = 1_000;
+    let events: Vec<Event> = (0..total).map(|n| event(acme, "file.modified", &format!("docs/page-{n}.md"), now())).collect();
+    let start = std::time::Instant::now();
+    for chunk in events.chunks(batch) {
+        store.insert_events(chunk).await.unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!("{}: inserted {total} events in batches of {batch}: {:.0} events/s", store.kind(), total as f64 / secs);
+    let pending = store.undispatched_events(now() + Duration::seconds(5), total as i64 + 10).await.unwrap();
+    assert_eq!(pending.len(), total);
+}
