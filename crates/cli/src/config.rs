@@ -28,6 +28,12 @@ pub struct ServeArgs {
     /// Redis URL for the Redis Streams bus; without it the in-process bus is used.
     #[arg(long, env = "WAOOAW_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Redis stream key the processes share.
+    #[arg(long, env = "WAOOAW_REDIS_STREAM")]
+    pub redis_stream: Option<String>,
+    /// How long (ms) a Redis entry may sit unacknowledged before a live process claims it.
+    #[arg(long, env = "WAOOAW_REDIS_CLAIM_IDLE_MS")]
+    pub redis_claim_idle_ms: Option<u64>,
     /// Catalog folder of spec files; defaults to ./catalog, else the catalog built into the binary.
     #[arg(long, env = "WAOOAW_CATALOG")]
     pub catalog: Option<PathBuf>,
@@ -46,6 +52,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub listen: Option<String>,
     pub redis_url: Option<String>,
+    pub redis_stream: Option<String>,
+    pub redis_claim_idle_ms: Option<u64>,
     pub catalog: Option<PathBuf>,
     pub body_limit: Option<usize>,
     pub log_json: Option<bool>,
@@ -67,6 +75,8 @@ pub struct Settled {
     pub database_url: Option<String>,
     pub listen: String,
     pub redis_url: Option<String>,
+    pub redis_stream: Option<String>,
+    pub redis_claim_idle_ms: Option<u64>,
     pub catalog: Option<PathBuf>,
     pub body_limit: usize,
     pub log_json: bool,
@@ -80,6 +90,8 @@ impl ServeArgs {
             database_url: self.store.database_url.or(file.database_url),
             listen: self.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
             redis_url: self.redis_url.or(file.redis_url),
+            redis_stream: self.redis_stream.or(file.redis_stream),
+            redis_claim_idle_ms: self.redis_claim_idle_ms.or(file.redis_claim_idle_ms),
             catalog: self.catalog.or(file.catalog),
             body_limit: self.body_limit.or(file.body_limit).unwrap_or(1024 * 1024),
             log_json: self.log_json.or(file.log_json).unwrap_or(false),

@@ -26,15 +26,27 @@ pub fn load_catalog(dir: Option<&Path>, work: &WorkRegistry) -> Result<Catalog> 
     }
 }
 
-pub async fn open_bus(redis_url: Option<&str>) -> Result<DynBus> {
-    Ok(match redis_url {
-        Some(url) => Arc::new(
-            waooaw_bus::redis_streams::RedisStreamsBus::connect(url, Default::default())
-                .await
-                .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?,
-        ),
+pub async fn open_bus(cfg: &Settled) -> Result<DynBus> {
+    Ok(match cfg.redis_url.as_deref() {
+        Some(url) => {
+            let mut bus_cfg = waooaw_bus::RedisBusConfig::default();
+            if let Some(stream) = &cfg.redis_stream {
+                bus_cfg.stream_key = stream.clone();
+            }
+            if let Some(ms) = cfg.redis_claim_idle_ms {
+                bus_cfg.claim_idle = Duration::from_millis(ms);
+                bus_cfg.claim_interval = bus_cfg.claim_interval.min(Duration::from_millis(ms.max(50)));
+            }
+            Arc::new(open_redis(url, bus_cfg).await?)
+        }
         None => Arc::new(waooaw_bus::inprocess::InProcessBus::new()),
     })
+}
+
+async fn open_redis(url: &str, cfg: waooaw_bus::RedisBusConfig) -> Result<waooaw_bus::RedisStreamsBus> {
+    Ok(waooaw_bus::RedisStreamsBus::connect(url, cfg)
+        .await
+        .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?)
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
@@ -51,7 +63,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     };
     let store = waooaw_store::connect(&store_url).await.with_context(|| format!("cannot open store {}", redact(&store_url)))?;
     let applied = store.migrate().await?;
-    let bus = open_bus(cfg.redis_url.as_deref()).await?;
+    let bus = open_bus(&cfg).await?;
     let admin_token = admin_token(&cfg.data_dir)?;
 
     let config = RuntimeConfig { shared_store: cfg.redis_url.is_some() || cfg.database_url.is_some(), ..Default::default() };

@@ -1,0 +1,181 @@
+//! Whole-process tests of the `waooaw` binary: a crash with SIGKILL on the embedded default,
+//! and two processes on PostgreSQL + Redis where one dies and the other finishes its work.
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "test-admin-token";
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path, extra: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_waooaw"));
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--catalog")
+            .arg(catalog)
+            .env("WAOOAW_ADMIN_TOKEN", TOKEN)
+            .env("WAOOAW_LOG", "warn")
+            .env_remove("WAOOAW_DATABASE_URL")
+            .env_remove("WAOOAW_REDIS_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        Self { child: cmd.spawn().expect("spawn waooaw serve"), base: format!("http://127.0.0.1:{port}") }
+    }
+
+    async fn ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(format!("{}/readyz", self.base)).await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server at {} did not become ready", self.base);
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = reqwest::Client::new().request(method, format!("{}{path}", self.base)).bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let (status, v) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert!(status < 300, "POST {path}: {status} {v}");
+        v
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, v) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {v}");
+        v
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Creates a tenant and `n` WowVision instances; returns (tenant id, instance ids).
+async fn setup(s: &Server, n: usize) -> (String, Vec<String>) {
+    let t = s.post("/v1/tenants", json!({"name": "Acme Health"})).await["id"].as_str().expect("tenant id").to_owned();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let inst = s.post("/v1/instances", json!({"tenant_id": t, "specialization_id": "wowvision-prime", "name": format!("Vera {i}")})).await;
+        ids.push(inst["id"].as_str().expect("instance id").to_owned());
+    }
+    (t, ids)
+}
+
+/// Publishes `n` watched-file events, 16 at a time; returns once all are accepted.
+async fn publish(s: &Server, tenant: &str, n: usize) {
+    let mut pending = Vec::new();
+    for i in 0..n {
+        let (base, tenant) = (s.base.clone(), tenant.to_owned());
+        pending.push(tokio::spawn(async move {
+            let body = json!({"type": "file.modified", "source": "test", "tenant_id": tenant, "payload": {"path": format!("docs/page-{i}.md")}});
+            let r = reqwest::Client::new().post(format!("{base}/v1/events")).bearer_auth(TOKEN).json(&body).send().await.expect("publish");
+            assert_eq!(r.status().as_u16(), 202);
+        }));
+        if pending.len() == 16 {
+            for p in pending.drain(..) {
+                p.await.expect("publisher");
+            }
+        }
+    }
+    for p in pending {
+        p.await.expect("publisher");
+    }
+}
+
+async fn wake_counts(s: &Server, tenant: &str, ids: &[String]) -> Vec<i64> {
+    let mut out = Vec::new();
+    for id in ids {
+        let v = s.get(&format!("/v1/instances/{id}?tenant_id={tenant}")).await;
+        out.push(v["wake_count"].as_i64().unwrap_or(-1));
+        assert_eq!(v["wake_count"], v["context_version"], "one context version per wake");
+    }
+    out
+}
+
+async fn until_counts(s: &Server, tenant: &str, ids: &[String], want: i64) -> Vec<i64> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let counts = wake_counts(s, tenant, ids).await;
+        if counts.iter().all(|c| *c >= want) || Instant::now() > deadline {
+            return counts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_before_handling_loses_nothing_and_repeats_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = 400;
+    let mut first = Server::start(dir.path(), &[]);
+    first.ready().await;
+    let (tenant, ids) = setup(&first, 2).await;
+    publish(&first, &tenant, events).await;
+    let at_kill = wake_counts(&first, &tenant, &ids).await;
+    first.kill();
+    eprintln!("wakes done when killed: {at_kill:?} of {events} each");
+
+    let second = Server::start(dir.path(), &[]);
+    second.ready().await;
+    let counts = until_counts(&second, &tenant, &ids, events as i64).await;
+    // Exactly once each: no event lost, none applied twice.
+    assert_eq!(counts, vec![events as i64; ids.len()]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(wake_counts(&second, &tenant, &ids).await, vec![events as i64; ids.len()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_process_finishes_the_work_of_a_killed_one() {
+    let Some(db) = waooaw_testkit::fresh_pg_database("two_processes").await else { return };
+    let stream = waooaw_testkit::unique_stream();
+    let redis = waooaw_testkit::redis_url();
+    let env: [(&str, &str); 4] =
+        [("WAOOAW_DATABASE_URL", &db), ("WAOOAW_REDIS_URL", &redis), ("WAOOAW_REDIS_STREAM", &stream), ("WAOOAW_REDIS_CLAIM_IDLE_MS", "1000")];
+    let (da, db_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let mut a = Server::start(da.path(), &env);
+    a.ready().await;
+    let b = Server::start(db_dir.path(), &env);
+    b.ready().await;
+    let (tenant, ids) = setup(&a, 3).await;
+    let events = 300;
+    publish(&a, &tenant, events).await;
+    a.kill();
+    let counts = until_counts(&b, &tenant, &ids, events as i64).await;
+    assert_eq!(counts, vec![events as i64; ids.len()], "the survivor finished every event exactly once");
+    waooaw_testkit::drop_stream(&stream).await;
+}
