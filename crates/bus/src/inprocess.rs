@@ -25,8 +25,7 @@ pub const DEFAULT_CONSUMER_BUFFER: usize = 1024;
 const LANE_WEIGHTS: [u32; 4] = [8, 4, 2, 1];
 
 /// The most picks a message at the head of any non-empty lane can wait for.
-pub const MAX_PICKS_BEFORE_SERVED: u32 =
-    LANE_WEIGHTS[0] + LANE_WEIGHTS[1] + LANE_WEIGHTS[2] + LANE_WEIGHTS[3];
+pub const MAX_PICKS_BEFORE_SERVED: u32 = LANE_WEIGHTS[0] + LANE_WEIGHTS[1] + LANE_WEIGHTS[2] + LANE_WEIGHTS[3];
 
 struct Queued {
     message: BusMessage,
@@ -53,11 +52,7 @@ struct Lanes {
 
 impl Lanes {
     fn new() -> Self {
-        Self {
-            lanes: Default::default(),
-            credits: LANE_WEIGHTS,
-            len: 0,
-        }
+        Self { lanes: Default::default(), credits: LANE_WEIGHTS, len: 0 }
     }
 
     fn push_back(&mut self, q: Queued) {
@@ -130,11 +125,7 @@ impl InProcessBus {
     pub fn with_consumer_buffer(buffer: usize) -> Self {
         Self {
             shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    lanes: Lanes::new(),
-                    in_flight: 0,
-                    closed: false,
-                }),
+                state: Mutex::new(State { lanes: Lanes::new(), in_flight: 0, closed: false }),
                 notify: Notify::new(),
             }),
             buffer: buffer.max(1),
@@ -156,10 +147,7 @@ impl EventBus for InProcessBus {
     }
 
     async fn publish(&self, message: &BusMessage) -> BusResult<()> {
-        let queued = Queued {
-            message: message.clone(),
-            delivered: 0,
-        };
+        let queued = Queued { message: message.clone(), delivered: 0 };
         {
             let mut state = self.shared.lock();
             if state.closed {
@@ -182,11 +170,7 @@ impl EventBus for InProcessBus {
     }
 
     async fn ping(&self) -> BusResult<()> {
-        if self.shared.lock().closed {
-            Err(BusError::Closed)
-        } else {
-            Ok(())
-        }
+        if self.shared.lock().closed { Err(BusError::Closed) } else { Ok(()) }
     }
 
     async fn pending(&self) -> BusResult<u64> {
@@ -226,16 +210,8 @@ async fn forward(shared: Arc<Shared>, tx: mpsc::Sender<Delivery>) {
         };
         let Some(queued) = queued else { break };
         let delivery_count = queued.delivered + 1;
-        let acker = InProcessAcker {
-            shared: shared.clone(),
-            message: queued.message.clone(),
-            delivery_count,
-        };
-        permit.send(Delivery::new(
-            queued.message,
-            delivery_count,
-            Box::new(acker),
-        ));
+        let acker = InProcessAcker { shared: shared.clone(), message: queued.message.clone(), delivery_count };
+        permit.send(Delivery::new(queued.message, delivery_count, Box::new(acker)));
     }
     // This task may have consumed a wake-up meant for a message it will not take.
     shared.notify.notify_one();
@@ -263,10 +239,7 @@ impl Acker for InProcessAcker {
             if state.closed {
                 return;
             }
-            state.lanes.push_front(Queued {
-                message: this.message,
-                delivered: this.delivery_count,
-            });
+            state.lanes.push_front(Queued { message: this.message, delivered: this.delivery_count });
         }
         this.shared.notify.notify_one();
     }
@@ -280,24 +253,13 @@ mod tests {
     use waooaw_domain::{EventType, NewEvent, TenantId};
 
     fn message(priority: Priority, n: u64) -> BusMessage {
-        let mut new = NewEvent::new(
-            EventType::parse("file.modified").unwrap(),
-            "test",
-            TenantId::new(),
-            serde_json::json!({ "n": n }),
-        );
+        let mut new = NewEvent::new(EventType::parse("file.modified").unwrap(), "test", TenantId::new(), serde_json::json!({ "n": n }));
         new.priority = priority;
-        BusMessage {
-            event: new.into_event(Utc::now()).unwrap(),
-            only_instance: None,
-        }
+        BusMessage { event: new.into_event(Utc::now()).unwrap(), only_instance: None }
     }
 
     fn queued(priority: Priority, n: u64) -> Queued {
-        Queued {
-            message: message(priority, n),
-            delivered: 0,
-        }
+        Queued { message: message(priority, n), delivered: 0 }
     }
 
     #[test]
@@ -333,16 +295,9 @@ mod tests {
                 low_at.push(pick);
             }
         }
-        assert_eq!(
-            low_at.len(),
-            2,
-            "both low messages served, at picks {low_at:?}"
-        );
+        assert_eq!(low_at.len(), 2, "both low messages served, at picks {low_at:?}");
         assert!(low_at[0] <= MAX_PICKS_BEFORE_SERVED, "{low_at:?}");
-        assert!(
-            low_at[1] - low_at[0] <= MAX_PICKS_BEFORE_SERVED,
-            "{low_at:?}"
-        );
+        assert!(low_at[1] - low_at[0] <= MAX_PICKS_BEFORE_SERVED, "{low_at:?}");
     }
 
     #[test]
@@ -369,9 +324,7 @@ mod tests {
         let a = lanes.pop().unwrap();
         assert_eq!(a.message.event.payload["n"], 0);
         lanes.push_front(a);
-        let order: Vec<_> = std::iter::from_fn(|| lanes.pop())
-            .map(|q| q.message.event.payload["n"].clone())
-            .collect();
+        let order: Vec<_> = std::iter::from_fn(|| lanes.pop()).map(|q| q.message.event.payload["n"].clone()).collect();
         assert_eq!(order, vec![0, 1, 2]);
         assert_eq!(lanes.len, 0);
     }
@@ -408,10 +361,7 @@ mod tests {
             bus.publish(&msg).await.unwrap();
         }
         let elapsed = start.elapsed();
-        eprintln!(
-            "in-process publish: {:.0}/s",
-            n as f64 / elapsed.as_secs_f64()
-        );
+        eprintln!("in-process publish: {:.0}/s", n as f64 / elapsed.as_secs_f64());
         // Generous bound for unoptimised debug builds; release builds are far faster.
         assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
         assert_eq!(bus.pending().await.unwrap(), n);
@@ -422,9 +372,7 @@ mod tests {
         let bus = InProcessBus::new();
         let mut rx = bus.subscribe("c").await.unwrap();
         drop(bus);
-        let r = tokio::time::timeout(Duration::from_secs(2), rx.recv())
-            .await
-            .unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap();
         assert!(r.is_none());
     }
 }

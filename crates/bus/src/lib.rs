@@ -51,11 +51,7 @@ pub struct Delivery {
 
 impl Delivery {
     pub fn new(message: BusMessage, delivery_count: u64, acker: Box<dyn Acker>) -> Self {
-        Self {
-            message,
-            delivery_count,
-            acker: Some(acker),
-        }
+        Self { message, delivery_count, acker: Some(acker) }
     }
 
     pub async fn ack(mut self) -> BusResult<()> {

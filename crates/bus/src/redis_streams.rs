@@ -76,17 +76,8 @@ impl RedisStreamsBus {
     /// Connects, and creates the stream and consumer group if they do not exist.
     pub async fn connect(url: &str, config: RedisBusConfig) -> BusResult<Self> {
         let client = Client::open(url)?;
-        let config = RedisBusConfig {
-            batch: config.batch.max(1),
-            ..config
-        };
-        let inner = Arc::new(Inner {
-            client,
-            config,
-            conn: Mutex::new(None),
-            closed: AtomicBool::new(false),
-            shutdown: Notify::new(),
-        });
+        let config = RedisBusConfig { batch: config.batch.max(1), ..config };
+        let inner = Arc::new(Inner { client, config, conn: Mutex::new(None), closed: AtomicBool::new(false), shutdown: Notify::new() });
         let mut conn = inner.connection().await?;
         create_group(&mut conn, &inner.config).await?;
         Ok(Self { inner })
@@ -130,13 +121,8 @@ impl Inner {
         if let Some(conn) = guard.as_ref() {
             return Ok(conn.clone());
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(COMMAND_TIMEOUT))
-            .set_response_timeout(Some(COMMAND_TIMEOUT));
-        let conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+        let config = AsyncConnectionConfig::new().set_connection_timeout(Some(COMMAND_TIMEOUT)).set_response_timeout(Some(COMMAND_TIMEOUT));
+        let conn = self.client.get_multiplexed_async_connection_with_config(&config).await?;
         *guard = Some(conn.clone());
         Ok(conn)
     }
@@ -159,9 +145,7 @@ impl Inner {
 
     async fn ack(&self, id: &str) -> BusResult<()> {
         let mut cmd = redis::cmd("XACK");
-        cmd.arg(&self.config.stream_key)
-            .arg(&self.config.group)
-            .arg(id);
+        cmd.arg(&self.config.stream_key).arg(&self.config.group).arg(id);
         self.query::<()>(&cmd).await
     }
 
@@ -177,19 +161,11 @@ impl EventBus for RedisStreamsBus {
     }
 
     async fn publish(&self, message: &BusMessage) -> BusResult<()> {
-        let json = serde_json::to_string(message).map_err(|e| BusError::Malformed {
-            id: message.event.id.to_string(),
-            reason: e.to_string(),
-        })?;
+        let json =
+            serde_json::to_string(message).map_err(|e| BusError::Malformed { id: message.event.id.to_string(), reason: e.to_string() })?;
         let config = &self.inner.config;
         let mut cmd = redis::cmd("XADD");
-        cmd.arg(&config.stream_key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(config.maxlen)
-            .arg("*")
-            .arg(FIELD)
-            .arg(json);
+        cmd.arg(&config.stream_key).arg("MAXLEN").arg("~").arg(config.maxlen).arg("*").arg(FIELD).arg(json);
         self.inner.query::<()>(&cmd).await
     }
 
@@ -294,15 +270,7 @@ impl From<Stop> for StepError {
 
 impl Consumer {
     fn new(inner: Arc<Inner>, name: String, tx: mpsc::Sender<Delivery>) -> Self {
-        Self {
-            inner,
-            name,
-            tx,
-            conn: None,
-            phase: Phase::Backlog("0".into()),
-            claim_cursor: "0-0".into(),
-            next_claim: Instant::now(),
-        }
+        Self { inner, name, tx, conn: None, phase: Phase::Backlog("0".into()), claim_cursor: "0-0".into(), next_claim: Instant::now() }
     }
 
     fn stopped(&self) -> bool {
@@ -353,11 +321,7 @@ impl Consumer {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
             .set_response_timeout(Some(self.inner.config.block + COMMAND_TIMEOUT));
-        let conn = self
-            .inner
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+        let conn = self.inner.client.get_multiplexed_async_connection_with_config(&config).await?;
         self.conn = Some(conn.clone());
         Ok(conn)
     }
@@ -372,11 +336,7 @@ impl Consumer {
         }
         let config = &self.inner.config;
         let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(&config.group)
-            .arg(&self.name)
-            .arg("COUNT")
-            .arg(config.batch);
+        cmd.arg("GROUP").arg(&config.group).arg(&self.name).arg("COUNT").arg(config.batch);
         let backlog = match &self.phase {
             Phase::Backlog(after) => Some(after.clone()),
             Phase::New => {
@@ -387,9 +347,7 @@ impl Consumer {
                 None
             }
         };
-        cmd.arg("STREAMS")
-            .arg(&config.stream_key)
-            .arg(backlog.as_deref().unwrap_or(">"));
+        cmd.arg("STREAMS").arg(&config.stream_key).arg(backlog.as_deref().unwrap_or(">"));
         let reply: Value = cmd.query_async(&mut conn).await?;
         let entries = parse_read_reply(reply);
         if backlog.is_some() {
@@ -398,10 +356,7 @@ impl Consumer {
                 None => self.phase = Phase::New,
             }
             let counts = self.delivery_counts(&mut conn, &entries).await?;
-            self.deliver(&mut conn, entries, |id| {
-                counts.get(id).copied().unwrap_or(2)
-            })
-            .await?;
+            self.deliver(&mut conn, entries, |id| counts.get(id).copied().unwrap_or(2)).await?;
         } else {
             self.deliver(&mut conn, entries, |_| 1).await?;
         }
@@ -423,18 +378,8 @@ impl Consumer {
             .query_async(conn)
             .await?;
         let mut items = into_items(reply).into_iter();
-        let next = items
-            .next()
-            .as_ref()
-            .and_then(as_string)
-            .unwrap_or_else(|| "0-0".into());
-        let entries: Vec<Entry> = items
-            .next()
-            .map(into_items)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(parse_entry)
-            .collect();
+        let next = items.next().as_ref().and_then(as_string).unwrap_or_else(|| "0-0".into());
+        let entries: Vec<Entry> = items.next().map(into_items).unwrap_or_default().into_iter().filter_map(parse_entry).collect();
         let deleted = items.next().map(into_items).unwrap_or_default();
         if !deleted.is_empty() {
             tracing::warn!(consumer = %self.name, count = deleted.len(), "pending bus entries were trimmed from the stream before delivery");
@@ -444,18 +389,13 @@ impl Consumer {
         if !entries.is_empty() {
             tracing::info!(consumer = %self.name, count = entries.len(), "claimed idle bus entries");
             let counts = self.delivery_counts(conn, &entries).await?;
-            self.deliver(conn, entries, |id| counts.get(id).copied().unwrap_or(2))
-                .await?;
+            self.deliver(conn, entries, |id| counts.get(id).copied().unwrap_or(2)).await?;
         }
         Ok(full || self.claim_cursor != "0-0")
     }
 
     /// Delivery counts of this consumer's pending entries, from XPENDING.
-    async fn delivery_counts(
-        &self,
-        conn: &mut MultiplexedConnection,
-        entries: &[Entry],
-    ) -> Result<HashMap<String, u64>, StepError> {
+    async fn delivery_counts(&self, conn: &mut MultiplexedConnection, entries: &[Entry]) -> Result<HashMap<String, u64>, StepError> {
         let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
             return Ok(HashMap::new());
         };
@@ -492,20 +432,12 @@ impl Consumer {
                 Err(reason) => {
                     tracing::warn!(consumer = %self.name, id = %entry.id, %reason, "dropping malformed bus entry");
                     let config = &self.inner.config;
-                    redis::cmd("XACK")
-                        .arg(&config.stream_key)
-                        .arg(&config.group)
-                        .arg(&entry.id)
-                        .query_async::<()>(conn)
-                        .await?;
+                    redis::cmd("XACK").arg(&config.stream_key).arg(&config.group).arg(&entry.id).query_async::<()>(conn).await?;
                     continue;
                 }
             };
             let delivery_count = count_of(&entry.id).max(1);
-            let acker = RedisAcker {
-                inner: self.inner.clone(),
-                id: entry.id,
-            };
+            let acker = RedisAcker { inner: self.inner.clone(), id: entry.id };
             let delivery = Delivery::new(message, delivery_count, Box::new(acker));
             // If the receiver is gone the entry stays pending and is claimed by another
             // consumer after `claim_idle`.
@@ -516,10 +448,7 @@ impl Consumer {
 }
 
 fn decode(entry: &Entry) -> Result<BusMessage, String> {
-    let fields = entry
-        .fields
-        .as_ref()
-        .ok_or("the entry was deleted from the stream")?;
+    let fields = entry.fields.as_ref().ok_or("the entry was deleted from the stream")?;
     let raw = fields.get(FIELD).ok_or("the entry has no `m` field")?;
     let bytes: &[u8] = match raw {
         Value::BulkString(b) => b,
@@ -584,14 +513,7 @@ fn parse_entry(v: Value) -> Option<Entry> {
 fn parse_read_reply(v: Value) -> Vec<Entry> {
     let streams: Vec<Value> = match v {
         Value::Map(pairs) => pairs.into_iter().map(|(_, entries)| entries).collect(),
-        other => into_items(other)
-            .into_iter()
-            .filter_map(|stream| into_items(stream).into_iter().nth(1))
-            .collect(),
+        other => into_items(other).into_iter().filter_map(|stream| into_items(stream).into_iter().nth(1)).collect(),
     };
-    streams
-        .into_iter()
-        .flat_map(into_items)
-        .filter_map(parse_entry)
-        .collect()
+    streams.into_iter().flat_map(into_items).filter_map(parse_entry).collect()
 }

@@ -77,11 +77,7 @@ async fn factory(backend: Backend) -> Option<(Fixture, Option<Redis>)> {
                 maxlen: 100_000,
             };
             let key = config.stream_key.clone();
-            let connected = timeout(
-                Duration::from_secs(10),
-                RedisStreamsBus::connect(&url, config),
-            )
-            .await;
+            let connected = timeout(Duration::from_secs(10), RedisStreamsBus::connect(&url, config)).await;
             let bus = match connected {
                 Ok(Ok(bus)) => bus,
                 Ok(Err(e)) => return unreachable(&url, &e.to_string()),
@@ -102,9 +98,7 @@ async fn factory(backend: Backend) -> Option<(Fixture, Option<Redis>)> {
 
 fn unreachable<T>(url: &str, err: &str) -> Option<T> {
     if std::env::var("WAOOAW_REQUIRE_SERVICES").as_deref() == Ok("1") {
-        panic!(
-            "Redis not reachable at {url}: {err} (WAOOAW_REQUIRE_SERVICES=1, so this fails instead of skipping)"
-        );
+        panic!("Redis not reachable at {url}: {err} (WAOOAW_REQUIRE_SERVICES=1, so this fails instead of skipping)");
     }
     eprintln!("skipped: Redis not reachable at {url}: {err}");
     None
@@ -124,15 +118,8 @@ where
         // The case's handles are gone, so the bus is dropped; let its consumers notice.
         tokio::time::sleep(BLOCK + Duration::from_millis(200)).await;
         let client = redis::Client::open(redis.url.as_str()).expect("redis url");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("redis connection for cleanup");
-        redis::cmd("DEL")
-            .arg(&redis.key)
-            .exec_async(&mut conn)
-            .await
-            .expect("delete test stream");
+        let mut conn = client.get_multiplexed_async_connection().await.expect("redis connection for cleanup");
+        redis::cmd("DEL").arg(&redis.key).exec_async(&mut conn).await.expect("delete test stream");
     }
     if let Err(e) = outcome {
         if e.is_panic() {
@@ -190,10 +177,7 @@ fn file_modified(path: &str, priority: Priority) -> Event {
 }
 
 fn message(path: &str) -> BusMessage {
-    BusMessage {
-        event: file_modified(path, Priority::Normal),
-        only_instance: None,
-    }
+    BusMessage { event: file_modified(path, Priority::Normal), only_instance: None }
 }
 
 async fn recv(rx: &mut mpsc::Receiver<Delivery>, within: Duration) -> Delivery {
@@ -206,10 +190,7 @@ async fn recv(rx: &mut mpsc::Receiver<Delivery>, within: Duration) -> Delivery {
 
 async fn assert_quiet(rx: &mut mpsc::Receiver<Delivery>, quiet: Duration) {
     if let Ok(Some(d)) = timeout(quiet, rx.recv()).await {
-        panic!(
-            "unexpected delivery of {} (delivery_count {})",
-            d.message.event.payload, d.delivery_count
-        );
+        panic!("unexpected delivery of {} (delivery_count {})", d.message.event.payload, d.delivery_count);
     }
 }
 
@@ -254,14 +235,8 @@ async fn publish_then_receive_round_trips_exactly(f: Fixture) {
     new.correlation_id = Some(EventId::new());
     new.parent_id = Some(EventId::new());
     new.target_instance = Some(InstanceId::new());
-    let targeted = BusMessage {
-        event: new.into_event(Utc::now()).expect("valid event"),
-        only_instance: Some(InstanceId::new()),
-    };
-    let plain = BusMessage {
-        event: file_modified("README.md", Priority::Low),
-        only_instance: None,
-    };
+    let targeted = BusMessage { event: new.into_event(Utc::now()).expect("valid event"), only_instance: Some(InstanceId::new()) };
+    let plain = BusMessage { event: file_modified("README.md", Priority::Low), only_instance: None };
 
     f.bus.publish(&targeted).await.expect("publish");
     f.bus.publish(&plain).await.expect("publish");
@@ -277,12 +252,7 @@ async fn publish_then_receive_round_trips_exactly(f: Fixture) {
     let mut want = vec![targeted, plain];
     want.sort_by_key(|m| m.event.id);
     assert_eq!(got, want);
-    assert_eq!(
-        got.iter()
-            .find(|m| m.only_instance.is_some())
-            .map(|m| m.event.priority),
-        Some(Priority::High)
-    );
+    assert_eq!(got.iter().find(|m| m.only_instance.is_some()).map(|m| m.event.priority), Some(Priority::High));
     pending_eventually(&f.bus, 0, f.within).await;
 }
 
@@ -308,10 +278,7 @@ async fn many_messages_are_delivered_exactly_once_across_two_consumers(f: Fixtur
     let mut published = HashSet::new();
     for i in 0..N {
         let priority = Priority::ALL[i % 4];
-        let m = BusMessage {
-            event: file_modified(&format!("docs/page-{i}.md"), priority),
-            only_instance: None,
-        };
+        let m = BusMessage { event: file_modified(&format!("docs/page-{i}.md"), priority), only_instance: None };
         published.insert(m.event.id);
         f.bus.publish(&m).await.expect("publish");
     }
@@ -350,11 +317,7 @@ async fn unacked_delivery_of_a_dead_consumer_is_redelivered(f: Fixture) {
     let mut survivor = f.bus.subscribe("router-survivor").await.expect("subscribe");
     let again = recv(&mut survivor, f.within).await;
     assert_eq!(again.message, m);
-    assert!(
-        again.delivery_count >= 2,
-        "delivery_count {}",
-        again.delivery_count
-    );
+    assert!(again.delivery_count >= 2, "delivery_count {}", again.delivery_count);
     again.ack().await.expect("ack");
     assert_quiet(&mut survivor, f.quiet).await;
     pending_eventually(&f.bus, 0, f.within).await;
@@ -378,10 +341,7 @@ async fn unread_deliveries_of_a_dropped_receiver_are_redelivered(f: Fixture) {
     let mut seen = HashSet::new();
     while seen.len() < published.len() {
         let d = recv(&mut survivor, f.within).await;
-        assert!(
-            seen.insert(d.message.event.id),
-            "delivered twice to the survivor"
-        );
+        assert!(seen.insert(d.message.event.id), "delivered twice to the survivor");
         d.ack().await.expect("ack");
     }
     assert_eq!(seen, published);
@@ -401,11 +361,7 @@ async fn a_consumer_resubscribing_gets_its_unacked_messages_back(f: Fixture) {
     let mut rx = f.bus.subscribe("router-1").await.expect("subscribe");
     let again = recv(&mut rx, f.within).await;
     assert_eq!(again.message, m);
-    assert!(
-        again.delivery_count >= 2,
-        "delivery_count {}",
-        again.delivery_count
-    );
+    assert!(again.delivery_count >= 2, "delivery_count {}", again.delivery_count);
     again.ack().await.expect("ack");
     assert_quiet(&mut rx, f.quiet).await;
 }
@@ -414,10 +370,7 @@ async fn acked_messages_are_not_redelivered(f: Fixture) {
     let mut a = f.bus.subscribe("router-a").await.expect("subscribe");
     let mut b = f.bus.subscribe("router-b").await.expect("subscribe");
     for i in 0..3 {
-        f.bus
-            .publish(&message(&format!("docs/{i}.md")))
-            .await
-            .expect("publish");
+        f.bus.publish(&message(&format!("docs/{i}.md"))).await.expect("publish");
     }
     let mut acked = 0;
     while acked < 3 {
@@ -440,10 +393,7 @@ async fn acked_messages_are_not_redelivered(f: Fixture) {
 async fn pending_counts_unacknowledged_messages(f: Fixture) {
     assert_eq!(f.bus.pending().await.expect("pending"), 0);
     for i in 0..3 {
-        f.bus
-            .publish(&message(&format!("docs/{i}.md")))
-            .await
-            .expect("publish");
+        f.bus.publish(&message(&format!("docs/{i}.md"))).await.expect("publish");
     }
     // Published, not yet delivered.
     assert_eq!(f.bus.pending().await.expect("pending"), 3);
@@ -473,27 +423,10 @@ async fn redis_malformed_entries_are_acknowledged_and_skipped() {
         let mut rx = f.bus.subscribe("router-1").await.expect("subscribe");
         let url = redis_url();
         let client = redis::Client::open(url.as_str()).expect("redis url");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connection");
+        let mut conn = client.get_multiplexed_async_connection().await.expect("connection");
         let key = f.redis_key.clone().expect("a redis fixture");
-        redis::cmd("XADD")
-            .arg(&key)
-            .arg("*")
-            .arg("m")
-            .arg("{not json")
-            .exec_async(&mut conn)
-            .await
-            .expect("xadd");
-        redis::cmd("XADD")
-            .arg(&key)
-            .arg("*")
-            .arg("other")
-            .arg("1")
-            .exec_async(&mut conn)
-            .await
-            .expect("xadd");
+        redis::cmd("XADD").arg(&key).arg("*").arg("m").arg("{not json").exec_async(&mut conn).await.expect("xadd");
+        redis::cmd("XADD").arg(&key).arg("*").arg("other").arg("1").exec_async(&mut conn).await.expect("xadd");
         let m = message("docs/vision.md");
         f.bus.publish(&m).await.expect("publish");
 
@@ -502,10 +435,7 @@ async fn redis_malformed_entries_are_acknowledged_and_skipped() {
         d.ack().await.expect("ack");
         assert_quiet(&mut rx, f.quiet).await;
         assert_eq!(f.bus.pending().await.expect("pending"), 0);
-        f.bus
-            .ping()
-            .await
-            .expect("the consumer survived; the bus still works");
+        f.bus.ping().await.expect("the consumer survived; the bus still works");
     })
     .await;
 }

@@ -73,7 +73,11 @@ impl WakeProbe for LatencyProbe {
 fn pattern_for(i: usize) -> (String, String) {
     // Half exact types, half prefixes: (subscription pattern, an event type it matches).
     let p = i % PATTERNS;
-    if p % 2 == 0 { (format!("bench.e{p}.done"), format!("bench.e{p}.done")) } else { (format!("bench.p{p}.*"), format!("bench.p{p}.changed")) }
+    if p.is_multiple_of(2) {
+        (format!("bench.e{p}.done"), format!("bench.e{p}.done"))
+    } else {
+        (format!("bench.p{p}.*"), format!("bench.p{p}.changed"))
+    }
 }
 
 fn catalog() -> Result<Catalog> {
@@ -91,7 +95,14 @@ fn catalog() -> Result<Catalog> {
 async fn populate(store: &waooaw_store::DynStore, n: usize) -> Result<Vec<(TenantId, usize)>> {
     let tenants: Vec<TenantId> = (0..n.div_ceil(10)).map(|_| TenantId::new()).collect();
     for t in &tenants {
-        store.create_tenant(&Tenant { id: *t, name: format!("Bench tenant {t}"), webhook_secret: "bench-secret-0123456789".into(), created_at: chrono::Utc::now() }).await?;
+        store
+            .create_tenant(&Tenant {
+                id: *t,
+                name: format!("Bench tenant {t}"),
+                webhook_secret: "bench-secret-0123456789".into(),
+                created_at: chrono::Utc::now(),
+            })
+            .await?;
     }
     let now = chrono::Utc::now();
     let mut placed = Vec::with_capacity(n);
@@ -147,7 +158,10 @@ async fn wake(bus_kind: BusKind, redis_url: &str, instances: usize, events: usiz
     let bus: waooaw_bus::DynBus = match bus_kind {
         BusKind::Inprocess => Arc::new(waooaw_bus::inprocess::InProcessBus::new()),
         BusKind::Redis => {
-            let cfg = waooaw_bus::redis_streams::RedisBusConfig { stream_key: format!("waooaw:bench:{}", uuid::Uuid::new_v4().simple()), ..Default::default() };
+            let cfg = waooaw_bus::redis_streams::RedisBusConfig {
+                stream_key: format!("waooaw:bench:{}", uuid::Uuid::new_v4().simple()),
+                ..Default::default()
+            };
             Arc::new(waooaw_bus::redis_streams::RedisStreamsBus::connect(redis_url, cfg).await.context("connect to Redis")?)
         }
     };
@@ -250,6 +264,12 @@ async fn idle(instances: usize, as_json: bool) -> Result<()> {
     let report = json!({"bench": "idle", "instances": rt.routed_instances(), "rss_before_bytes": before, "rss_after_bytes": after,
         "bytes_per_idle_instance": per.round(), "tasks_per_idle_instance": 0});
     rt.shutdown(Duration::from_secs(1)).await;
-    if as_json { println!("{report}") } else { for (k, v) in report.as_object().into_iter().flatten() { println!("{k:<24} {v}"); } }
+    if as_json {
+        println!("{report}")
+    } else {
+        for (k, v) in report.as_object().into_iter().flatten() {
+            println!("{k:<24} {v}");
+        }
+    }
     Ok(())
 }

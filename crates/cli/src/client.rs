@@ -86,11 +86,14 @@ impl EventsCmd {
                     Some(file) => (std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?, file.to_owned()),
                     None => (payload, "--payload".to_owned()),
                 };
-                let payload: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{origin}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
+                let payload: Value =
+                    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{origin}:{}:{}: invalid JSON: {e}", e.line(), e.column()))?;
                 let body = json!({"type": event_type, "source": source, "tenant_id": tenant, "payload": payload, "priority": priority});
                 print(&conn.call(reqwest::Method::POST, "/v1/events", Some(body)).await?);
             }
-            Self::Show { conn, tenant, id } => print(&conn.call(reqwest::Method::GET, &format!("/v1/events/{id}?tenant_id={tenant}"), None).await?),
+            Self::Show { conn, tenant, id } => {
+                print(&conn.call(reqwest::Method::GET, &format!("/v1/events/{id}?tenant_id={tenant}"), None).await?)
+            }
         }
         Ok(())
     }
@@ -195,9 +198,15 @@ impl InstancesCmd {
                     "industry": industry, "tone": tone, "focus_areas": focus_areas, "escalation_contact": escalation_contact});
                 conn.call(Method::POST, "/v1/instances", Some(body)).await?
             }
-            Self::Pause { conn, tenant, id } => conn.call(Method::POST, &format!("/v1/instances/{id}/pause?tenant_id={tenant}"), None).await?,
-            Self::Resume { conn, tenant, id } => conn.call(Method::POST, &format!("/v1/instances/{id}/resume?tenant_id={tenant}"), None).await?,
-            Self::Retire { conn, tenant, id } => conn.call(Method::POST, &format!("/v1/instances/{id}/retire?tenant_id={tenant}"), None).await?,
+            Self::Pause { conn, tenant, id } => {
+                conn.call(Method::POST, &format!("/v1/instances/{id}/pause?tenant_id={tenant}"), None).await?
+            }
+            Self::Resume { conn, tenant, id } => {
+                conn.call(Method::POST, &format!("/v1/instances/{id}/resume?tenant_id={tenant}"), None).await?
+            }
+            Self::Retire { conn, tenant, id } => {
+                conn.call(Method::POST, &format!("/v1/instances/{id}/retire?tenant_id={tenant}"), None).await?
+            }
         };
         print(&v);
         Ok(())
@@ -228,7 +237,9 @@ impl DeadLettersCmd {
         let q = |t: &Option<String>| t.as_ref().map_or_else(String::new, |t| format!("?tenant_id={t}"));
         let v = match self {
             Self::List { conn, tenant } => conn.call(Method::GET, &format!("/v1/dead-letters{}", q(&tenant)), None).await?,
-            Self::Redrive { conn, tenant, id } => conn.call(Method::POST, &format!("/v1/dead-letters/{id}/redrive{}", q(&tenant)), None).await?,
+            Self::Redrive { conn, tenant, id } => {
+                conn.call(Method::POST, &format!("/v1/dead-letters/{id}/redrive{}", q(&tenant)), None).await?
+            }
         };
         print(&v);
         Ok(())

@@ -44,9 +44,7 @@ pub async fn open_bus(cfg: &Settled) -> Result<DynBus> {
 }
 
 async fn open_redis(url: &str, cfg: waooaw_bus::RedisBusConfig) -> Result<waooaw_bus::RedisStreamsBus> {
-    Ok(waooaw_bus::RedisStreamsBus::connect(url, cfg)
-        .await
-        .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?)
+    waooaw_bus::RedisStreamsBus::connect(url, cfg).await.with_context(|| format!("cannot connect to Redis at {}", redact(url)))
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {

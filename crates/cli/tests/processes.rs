@@ -90,7 +90,8 @@ async fn setup(s: &Server, n: usize) -> (String, Vec<String>) {
     let t = s.post("/v1/tenants", json!({"name": "Acme Health"})).await["id"].as_str().expect("tenant id").to_owned();
     let mut ids = Vec::new();
     for i in 0..n {
-        let inst = s.post("/v1/instances", json!({"tenant_id": t, "specialization_id": "wowvision-prime", "name": format!("Vera {i}")})).await;
+        let inst =
+            s.post("/v1/instances", json!({"tenant_id": t, "specialization_id": "wowvision-prime", "name": format!("Vera {i}")})).await;
         ids.push(inst["id"].as_str().expect("instance id").to_owned());
     }
     (t, ids)
@@ -102,7 +103,8 @@ async fn publish(s: &Server, tenant: &str, n: usize) {
     for i in 0..n {
         let (base, tenant) = (s.base.clone(), tenant.to_owned());
         pending.push(tokio::spawn(async move {
-            let body = json!({"type": "file.modified", "source": "test", "tenant_id": tenant, "payload": {"path": format!("docs/page-{i}.md")}});
+            let body =
+                json!({"type": "file.modified", "source": "test", "tenant_id": tenant, "payload": {"path": format!("docs/page-{i}.md")}});
             let r = reqwest::Client::new().post(format!("{base}/v1/events")).bearer_auth(TOKEN).json(&body).send().await.expect("publish");
             assert_eq!(r.status().as_u16(), 202);
         }));
@@ -164,8 +166,12 @@ async fn a_live_process_finishes_the_work_of_a_killed_one() {
     let Some(db) = waooaw_testkit::fresh_pg_database("two_processes").await else { return };
     let stream = waooaw_testkit::unique_stream();
     let redis = waooaw_testkit::redis_url();
-    let env: [(&str, &str); 4] =
-        [("WAOOAW_DATABASE_URL", &db), ("WAOOAW_REDIS_URL", &redis), ("WAOOAW_REDIS_STREAM", &stream), ("WAOOAW_REDIS_CLAIM_IDLE_MS", "1000")];
+    let env: [(&str, &str); 4] = [
+        ("WAOOAW_DATABASE_URL", &db),
+        ("WAOOAW_REDIS_URL", &redis),
+        ("WAOOAW_REDIS_STREAM", &stream),
+        ("WAOOAW_REDIS_CLAIM_IDLE_MS", "1000"),
+    ];
     let (da, db_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
     let mut a = Server::start(da.path(), &env);
     a.ready().await;

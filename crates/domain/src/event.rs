@@ -27,7 +27,9 @@ pub const MAX_EVENT_TYPE_LEN: usize = 128;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventError {
-    #[error("event type `{0}` is not a dotted name like `file.created` (lowercase segments of a-z, 0-9, _ separated by dots, at least two segments, at most 128 characters)")]
+    #[error(
+        "event type `{0}` is not a dotted name like `file.created` (lowercase segments of a-z, 0-9, _ separated by dots, at least two segments, at most 128 characters)"
+    )]
     InvalidType(String),
     #[error("source must be 1..=200 characters")]
     InvalidSource,
@@ -50,11 +52,7 @@ impl EventType {
                 matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
                     && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             });
-        if valid {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(EventError::InvalidType(s.chars().take(140).collect()))
-        }
+        if valid { Ok(Self(s.to_owned())) } else { Err(EventError::InvalidType(s.chars().take(140).collect())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -121,10 +119,7 @@ impl Priority {
     }
 
     pub fn parse(s: &str) -> Result<Self, EventError> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| EventError::InvalidPriority(s.chars().take(40).collect()))
+        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| EventError::InvalidPriority(s.chars().take(40).collect()))
     }
 }
 

@@ -40,10 +40,7 @@ macro_rules! uuid_id {
         impl FromStr for $name {
             type Err = IdError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s).map(Self).map_err(|_| IdError {
-                    kind: $kind,
-                    value: s.chars().take(64).collect(),
-                })
+                Uuid::parse_str(s).map(Self).map_err(|_| IdError { kind: $kind, value: s.chars().take(64).collect() })
             }
         }
     };

@@ -27,9 +27,7 @@ impl Pattern {
         }
         if let Some(prefix) = s.strip_suffix(".*") {
             // A prefix is valid if it would be a valid type's leading segments.
-            return EventType::parse(&format!("{prefix}.x"))
-                .map(|_| Self::Prefix(prefix.into()))
-                .map_err(|_| PatternError(s.to_owned()));
+            return EventType::parse(&format!("{prefix}.x")).map(|_| Self::Prefix(prefix.into())).map_err(|_| PatternError(s.to_owned()));
         }
         EventType::parse(s).map(|_| Self::Exact(s.into())).map_err(|_| PatternError(s.to_owned()))
     }

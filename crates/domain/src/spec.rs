@@ -185,7 +185,10 @@ impl Specialization {
             return Err(at(raw.version.span(), format!("version `{}` is not MAJOR.MINOR.PATCH", raw.version.get_ref())));
         }
         if !known_work.contains(&raw.work.get_ref().as_str()) {
-            return Err(at(raw.work.span(), format!("work function `{}` does not exist (known: {})", raw.work.get_ref(), known_work.join(", "))));
+            return Err(at(
+                raw.work.span(),
+                format!("work function `{}` does not exist (known: {})", raw.work.get_ref(), known_work.join(", ")),
+            ));
         }
         let wake_span = raw.wake.span();
         let wake = raw.wake.into_inner();
@@ -207,7 +210,9 @@ impl Specialization {
         };
         let schedule = match wake.schedule {
             Some(s) => {
-                cron::Schedule::from_str(s.get_ref()).map_err(|e| at(s.span(), format!("schedule `{}` is not a cron expression (sec min hour day month weekday): {e}", s.get_ref())))?;
+                cron::Schedule::from_str(s.get_ref()).map_err(|e| {
+                    at(s.span(), format!("schedule `{}` is not a cron expression (sec min hour day month weekday): {e}", s.get_ref()))
+                })?;
                 if !subscriptions.iter().any(|p| p.matches("schedule.tick")) {
                     return Err(at(s.span(), "a schedule needs a subscription matching `schedule.tick`".into()));
                 }

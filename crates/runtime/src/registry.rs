@@ -99,12 +99,7 @@ impl Registry {
 
     /// Awake instances of a specialization, for its schedule.
     pub fn awake_of(&self, spec_id: &str) -> Vec<(InstanceId, TenantId)> {
-        self.read()
-            .routes
-            .iter()
-            .filter(|(_, r)| r.spec.id == spec_id && r.status.is_awake())
-            .map(|(id, r)| (*id, r.tenant_id))
-            .collect()
+        self.read().routes.iter().filter(|(_, r)| r.spec.id == spec_id && r.status.is_awake()).map(|(id, r)| (*id, r.tenant_id)).collect()
     }
 
     pub fn len(&self) -> usize {

@@ -14,8 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use waooaw_bus::{BusError, BusMessage, DynBus};
 use waooaw_domain::{
-    DeadLetter, Event, Instance, InstanceId, InstanceStatus, LifecycleAction, NewEvent, Personality, TenantId,
-    TransitionError,
+    DeadLetter, Event, Instance, InstanceId, InstanceStatus, LifecycleAction, NewEvent, Personality, TenantId, TransitionError,
 };
 use waooaw_store::{DynStore, InstanceRoute, StoreError};
 
@@ -197,7 +196,12 @@ impl Runtime {
         Ok(event)
     }
 
-    pub async fn create_instance(&self, tenant: TenantId, specialization_id: &str, personality: Personality) -> Result<Instance, RuntimeError> {
+    pub async fn create_instance(
+        &self,
+        tenant: TenantId,
+        specialization_id: &str,
+        personality: Personality,
+    ) -> Result<Instance, RuntimeError> {
         self.require_tenant(tenant).await?;
         if self.shared.catalog.get(specialization_id).is_none() {
             return Err(RuntimeError::UnknownSpecialization(specialization_id.to_owned()));
@@ -229,7 +233,8 @@ impl Runtime {
     /// retention window, in event order.
     pub async fn transition(&self, tenant: TenantId, id: InstanceId, action: LifecycleAction) -> Result<Instance, RuntimeError> {
         let store = &self.shared.store;
-        let current = store.get_instance(tenant, id).await?.ok_or_else(|| RuntimeError::NotFound { what: "instance", id: id.to_string() })?;
+        let current =
+            store.get_instance(tenant, id).await?.ok_or_else(|| RuntimeError::NotFound { what: "instance", id: id.to_string() })?;
         let next = current.next_status(action)?;
         let updated = store.transition_instance(tenant, id, current.status, next, Utc::now()).await?.ok_or(RuntimeError::Concurrent(id))?;
         self.shared.registry.upsert(&route_of(&updated));
@@ -246,8 +251,14 @@ impl Runtime {
     /// Re-delivers a dead letter's event to its instance.
     pub async fn redrive(&self, tenant: Option<TenantId>, id: uuid::Uuid) -> Result<DeadLetter, RuntimeError> {
         let store = &self.shared.store;
-        let dead = store.redrive_dead_letter(tenant, id, Utc::now()).await?.ok_or_else(|| RuntimeError::NotFound { what: "dead letter (not redriven yet)", id: id.to_string() })?;
-        let record = store.get_event(dead.tenant_id, dead.event_id).await?.ok_or_else(|| RuntimeError::NotFound { what: "event", id: dead.event_id.to_string() })?;
+        let dead = store
+            .redrive_dead_letter(tenant, id, Utc::now())
+            .await?
+            .ok_or_else(|| RuntimeError::NotFound { what: "dead letter (not redriven yet)", id: id.to_string() })?;
+        let record = store
+            .get_event(dead.tenant_id, dead.event_id)
+            .await?
+            .ok_or_else(|| RuntimeError::NotFound { what: "event", id: dead.event_id.to_string() })?;
         self.shared.bus.publish(&BusMessage { event: record.event, only_instance: Some(dead.instance_id) }).await?;
         Ok(dead)
     }
@@ -272,7 +283,9 @@ impl Runtime {
 async fn recover_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut first = true;
     loop {
-        let grace = if first && !shared.config.shared_store { chrono::Duration::zero() } else {
+        let grace = if first && !shared.config.shared_store {
+            chrono::Duration::zero()
+        } else {
             chrono::Duration::from_std(shared.config.recovery_grace).unwrap_or(chrono::Duration::seconds(60))
         };
         let before = Utc::now() - grace;

@@ -22,10 +22,8 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let Ok(tick) = EventType::parse("schedule.tick") else { return };
     loop {
         let now = Utc::now();
-        let Some((when, due)) = schedules
-            .iter()
-            .filter_map(|(id, expr, c)| c.after(&now).next().map(|t| (t, (id, expr))))
-            .min_by_key(|(t, _)| *t)
+        let Some((when, due)) =
+            schedules.iter().filter_map(|(id, expr, c)| c.after(&now).next().map(|t| (t, (id, expr)))).min_by_key(|(t, _)| *t)
         else {
             return;
         };
@@ -41,7 +39,12 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             let targets = shared.registry.awake_of(spec_id);
             let mut events = Vec::with_capacity(targets.len());
             for (instance, tenant) in &targets {
-                let mut e = NewEvent::new(tick.clone(), "waooaw.scheduler", *tenant, serde_json::json!({"schedule": expr, "specialization_id": spec_id, "due_at": when}));
+                let mut e = NewEvent::new(
+                    tick.clone(),
+                    "waooaw.scheduler",
+                    *tenant,
+                    serde_json::json!({"schedule": expr, "specialization_id": spec_id, "due_at": when}),
+                );
                 e.priority = Priority::Low;
                 e.target_instance = Some(*instance);
                 if let Ok(ev) = e.into_event(Utc::now()) {

@@ -12,7 +12,9 @@ use waooaw_store::{StoreError, WakeCommit, WakeResult};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum WakeOutcome {
-    Done { version: i64 },
+    Done {
+        version: i64,
+    },
     AlreadyDone,
     Deferred,
     DeadLettered,
@@ -110,8 +112,8 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     step("check_pending", &format!("{pending} waiting"));
 
     // 4. Apply learnings: what answers and feedback taught this instance, kept in its context.
-    let learnings: Vec<serde_json::Value> = tracing::info_span!("apply_learnings")
-        .in_scope(|| state.get("learnings").and_then(|l| l.as_array()).cloned().unwrap_or_default());
+    let learnings: Vec<serde_json::Value> =
+        tracing::info_span!("apply_learnings").in_scope(|| state.get("learnings").and_then(|l| l.as_array()).cloned().unwrap_or_default());
     step("apply_learnings", &format!("{} learnings", learnings.len()));
 
     // 5. Execute the work, retrying what may pass on retry.
@@ -133,7 +135,16 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
             Err(e) => {
                 let will_retry = matches!(e, WorkError::Transient(_)) && attempt < shared.config.max_attempts;
                 let error = e.to_string();
-                WakeFailed { tenant_id: tenant, instance_id, event_id: event.id, specialization: &spec.id, attempt, error: &error, will_retry }.emit();
+                WakeFailed {
+                    tenant_id: tenant,
+                    instance_id,
+                    event_id: event.id,
+                    specialization: &spec.id,
+                    attempt,
+                    error: &error,
+                    will_retry,
+                }
+                .emit();
                 if will_retry {
                     tokio::time::sleep(shared.config.retry_backoff * 2u32.saturating_pow(attempt as u32 - 1)).await;
                     continue;

@@ -31,7 +31,8 @@ fn a_bad_spec_names_its_file_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let good = std::fs::read_to_string(repo_catalog().join("wowvision-prime.toml")).expect("read");
     write(dir.path(), "a-good.toml", &good);
-    let bad = good.replace("id = \"wowvision-prime\"", "id = \"second\"").replace("subscriptions = [\"file.*\"", "subscriptions = [\"file.**\"");
+    let bad =
+        good.replace("id = \"wowvision-prime\"", "id = \"second\"").replace("subscriptions = [\"file.*\"", "subscriptions = [\"file.**\"");
     write(dir.path(), "b-bad.toml", &bad);
     let err = Catalog::load_dir(dir.path(), WORK).expect_err("bad pattern");
     let line = bad.lines().position(|l| l.contains("file.**")).expect("line") + 1;

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use waooaw_bus::{BusMessage, DynBus};
-use waooaw_domain::{
-    DeliveryStatus, EventType, Instance, InstanceStatus, LifecycleAction, NewEvent, Personality, Tenant, TenantId,
-};
+use waooaw_domain::{DeliveryStatus, EventType, Instance, InstanceStatus, LifecycleAction, NewEvent, Personality, Tenant, TenantId};
 use waooaw_runtime::{Catalog, Runtime, RuntimeConfig, RuntimeError, WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};
 use waooaw_store::DynStore;
 
@@ -36,10 +34,22 @@ impl WorkFn for Flaky {
 }
 
 const SPECS: &[(&str, &str)] = &[
-    ("docs-watcher.toml", "id = \"docs-watcher\"\nname = \"Docs watcher\"\ntype = \"guardian\"\ndomain = \"platform\"\nversion = \"1.0.0\"\nresponsibilities = [\"watch docs\"]\nwork = \"test.record\"\n[wake]\nsubscriptions = [\"file.*\"]\npaths = [\"docs/**\"]\n"),
-    ("pr-watcher.toml", "id = \"pr-watcher\"\nname = \"PR watcher\"\ntype = \"specialist\"\ndomain = \"platform\"\nversion = \"1.0.0\"\nresponsibilities = [\"watch PRs\"]\nwork = \"test.record\"\n[wake]\nsubscriptions = [\"pull_request.opened\"]\n"),
-    ("flaky.toml", "id = \"flaky\"\nname = \"Flaky\"\ntype = \"advisory\"\ndomain = \"platform\"\nversion = \"1.0.0\"\nresponsibilities = [\"fail\"]\nwork = \"test.flaky\"\n[wake]\nsubscriptions = [\"threshold.breached\"]\n"),
-    ("ticker.toml", "id = \"ticker\"\nname = \"Ticker\"\ntype = \"advisory\"\ndomain = \"platform\"\nversion = \"1.0.0\"\nresponsibilities = [\"tick\"]\nwork = \"test.record\"\n[wake]\nsubscriptions = [\"schedule.tick\"]\nschedule = \"* * * * * *\"\n"),
+    (
+        "docs-watcher.toml",
+        "id = \"docs-watcher\"\nname = \"Docs watcher\"\ntype = \"guardian\"\ndomain = \"platform\"\nversion = \"1.0.0\"\nresponsibilities = [\"watch docs\"]\nwork = \"test.record\"\n[wake]\nsubscriptions = [\"file.*\"]\npaths = [\"docs/**\"]\n",
+    ),
+    (
+        "pr-watcher.toml",
+        "id = \"pr-watcher\"\nname = \"PR watcher\"\ntype = \"specialist\"\ndomain = \"platform\"\nversion = \"1.0.0\"\nresponsibilities = [\"watch PRs\"]\nwork = \"test.record\"\n[wake]\nsubscriptions = [\"pull_request.opened\"]\n",
+    ),
+    (
+        "flaky.toml",
+        "id = \"flaky\"\nname = \"Flaky\"\ntype = \"advisory\"\ndomain = \"platform\"\nversion = \"1.0.0\"\nresponsibilities = [\"fail\"]\nwork = \"test.flaky\"\n[wake]\nsubscriptions = [\"threshold.breached\"]\n",
+    ),
+    (
+        "ticker.toml",
+        "id = \"ticker\"\nname = \"Ticker\"\ntype = \"advisory\"\ndomain = \"platform\"\nversion = \"1.0.0\"\nresponsibilities = [\"tick\"]\nwork = \"test.record\"\n[wake]\nsubscriptions = [\"schedule.tick\"]\nschedule = \"* * * * * *\"\n",
+    ),
 ];
 
 struct Env {
@@ -61,13 +71,17 @@ async fn start(store: DynStore, bus: DynBus) -> Env {
 }
 
 async fn tenant(env: &Env, name: &str) -> TenantId {
-    let t = Tenant { id: TenantId::new(), name: name.into(), webhook_secret: "whsec-0123456789abcdef".into(), created_at: chrono::Utc::now() };
+    let t =
+        Tenant { id: TenantId::new(), name: name.into(), webhook_secret: "whsec-0123456789abcdef".into(), created_at: chrono::Utc::now() };
     env.store.create_tenant(&t).await.expect("tenant");
     t.id
 }
 
 async fn hire(env: &Env, t: TenantId, spec: &str, name: &str) -> Instance {
-    env.rt.create_instance(t, spec, Personality { name: name.into(), tone: "concise".into(), ..Default::default() }).await.expect("instance")
+    env.rt
+        .create_instance(t, spec, Personality { name: name.into(), tone: "concise".into(), ..Default::default() })
+        .await
+        .expect("instance")
 }
 
 fn ev(t: TenantId, ty: &str, payload: Value) -> NewEvent {
@@ -112,7 +126,10 @@ async fn wakes_subscribers_through_patterns_and_filters(env: Env) {
     env.rt.publish(ev(t, "file.created", json!({"path": "src/main.rs"}))).await.unwrap();
     let e = env.rt.publish(ev(t, "file.modified", json!({"path": "docs/vision.md"}))).await.unwrap();
     env.rt.publish(ev(t, "pull_request.opened", json!({"number": 42}))).await.unwrap();
-    eventually("both instances woke", || async { instance(&env, &docs).await.wake_count == 1 && instance(&env, &prs).await.wake_count == 1 }).await;
+    eventually("both instances woke", || async {
+        instance(&env, &docs).await.wake_count == 1 && instance(&env, &prs).await.wake_count == 1
+    })
+    .await;
     assert_eq!(seen(&env, &docs).await, vec!["file.modified docs/vision.md"]);
     assert_eq!(seen(&env, &prs).await, vec!["pull_request.opened"]);
     let d = env.store.get_delivery(t, e.id, docs.id).await.unwrap().expect("delivery");
@@ -138,7 +155,10 @@ async fn tenants_never_cross(env: Env) {
     sneaky.target_instance = Some(a_docs.id);
     assert!(matches!(env.rt.publish(sneaky).await, Err(RuntimeError::NotFound { what: "instance", .. })));
     // An unknown tenant is refused.
-    assert!(matches!(env.rt.publish(ev(TenantId::new(), "file.created", json!({}))).await, Err(RuntimeError::NotFound { what: "tenant", .. })));
+    assert!(matches!(
+        env.rt.publish(ev(TenantId::new(), "file.created", json!({}))).await,
+        Err(RuntimeError::NotFound { what: "tenant", .. })
+    ));
     // And a forged bus message naming A's instance under B's tenant has no effect.
     let forged = ev(b, "file.created", json!({"path": "docs/y.md"})).into_event(chrono::Utc::now()).unwrap();
     env.store.insert_events(std::slice::from_ref(&forged)).await.unwrap();

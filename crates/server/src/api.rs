@@ -66,7 +66,9 @@ pub async fn create_tenant(State(s): State<AppState>, headers: HeaderMap, body: 
         return Err(ApiError::new(Code::InvalidRequest, "name must be 1..=200 characters"));
     }
     let secret = match req.webhook_secret {
-        Some(sec) if sec.len() < 16 || sec.len() > 256 => return Err(ApiError::new(Code::InvalidRequest, "webhook_secret must be 16..=256 bytes")),
+        Some(sec) if sec.len() < 16 || sec.len() > 256 => {
+            return Err(ApiError::new(Code::InvalidRequest, "webhook_secret must be 16..=256 bytes"));
+        }
         Some(sec) => sec,
         None => format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()),
     };
@@ -106,14 +108,23 @@ pub async fn list_instances(State(s): State<AppState>, Query(q): Q) -> Result<Js
 pub async fn get_instance(State(s): State<AppState>, Path(id): Path<String>, Query(q): Q) -> Result<Json<Value>, ApiError> {
     let tenant: TenantId = query_param(&q, "tenant_id")?;
     let id: InstanceId = parse_id(&id)?;
-    let instance = s.runtime.store().get_instance(tenant, id).await?.ok_or_else(|| ApiError::new(Code::InstanceNotFound, format!("instance {id} not found in tenant {tenant}")))?;
+    let instance = s
+        .runtime
+        .store()
+        .get_instance(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::InstanceNotFound, format!("instance {id} not found in tenant {tenant}")))?;
     let context = s.runtime.store().latest_context(tenant, id).await?;
     let mut body = serde_json::to_value(&instance).unwrap_or_default();
     body["context"] = serde_json::to_value(context).unwrap_or(Value::Null);
     Ok(Json(body))
 }
 
-pub async fn transition_instance(State(s): State<AppState>, Path((id, action)): Path<(String, String)>, Query(q): Q) -> Result<Json<Value>, ApiError> {
+pub async fn transition_instance(
+    State(s): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    Query(q): Q,
+) -> Result<Json<Value>, ApiError> {
     let action = match action.as_str() {
         "pause" => LifecycleAction::Pause,
         "resume" => LifecycleAction::Resume,
@@ -136,7 +147,10 @@ pub async fn get_event(State(s): State<AppState>, Path(id): Path<String>, Query(
     let tenant: TenantId = query_param(&q, "tenant_id")?;
     let id: EventId = parse_id(&id)?;
     let store = s.runtime.store();
-    let record = store.get_event(tenant, id).await?.ok_or_else(|| ApiError::new(Code::EventNotFound, format!("event {id} not found in tenant {tenant}")))?;
+    let record = store
+        .get_event(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::EventNotFound, format!("event {id} not found in tenant {tenant}")))?;
     let deliveries = store.list_deliveries(tenant, id).await?;
     Ok(Json(json!({"event": record.event, "status": record.status, "accepted_at": record.accepted_at, "deliveries": deliveries})))
 }
@@ -154,17 +168,32 @@ pub async fn redrive(State(s): State<AppState>, Path(id): Path<String>, Query(q)
     Ok((StatusCode::ACCEPTED, Json(json!({"redriven": dead}))))
 }
 
-pub async fn github_webhook(State(s): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, body: Body) -> Result<impl IntoResponse, ApiError> {
+pub async fn github_webhook(
+    State(s): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
     let tenant: TenantId = parse_id(&tenant)?;
     let body = read_body(body, s.body_limit).await?;
-    let record = s.runtime.store().get_tenant(tenant).await?.ok_or_else(|| ApiError::new(Code::TenantNotFound, format!("tenant {tenant} not found")))?;
+    let record = s
+        .runtime
+        .store()
+        .get_tenant(tenant)
+        .await?
+        .ok_or_else(|| ApiError::new(Code::TenantNotFound, format!("tenant {tenant} not found")))?;
     let sig = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     webhook::verify_signature(record.webhook_secret.as_bytes(), &body, sig).map_err(|e| match e {
         SignatureError::Missing => ApiError::new(Code::MissingSignature, "missing X-Hub-Signature-256 header"),
         SignatureError::Malformed => ApiError::new(Code::InvalidSignature, "X-Hub-Signature-256 must be `sha256=<64 hex digits>`"),
-        SignatureError::Mismatch => ApiError::new(Code::InvalidSignature, "X-Hub-Signature-256 does not match the body and the tenant's webhook secret"),
+        SignatureError::Mismatch => {
+            ApiError::new(Code::InvalidSignature, "X-Hub-Signature-256 does not match the body and the tenant's webhook secret")
+        }
     })?;
-    let gh_event = headers.get("x-github-event").and_then(|v| v.to_str().ok()).ok_or_else(|| ApiError::new(Code::MissingParameter, "missing X-GitHub-Event header"))?;
+    let gh_event = headers
+        .get("x-github-event")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::new(Code::MissingParameter, "missing X-GitHub-Event header"))?;
     let payload: Value = crate::extract::parse_json(&body)?;
     let delivery = headers.get("x-github-delivery").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     match webhook::map_delivery(tenant, gh_event, &payload).map_err(|e| ApiError::new(Code::InvalidRequest, e.0))? {

@@ -39,7 +39,9 @@ impl Code {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | InvalidSignature => StatusCode::UNAUTHORIZED,
-            TenantNotFound | InstanceNotFound | EventNotFound | DeadLetterNotFound | SpecializationNotFound | RouteNotFound => StatusCode::NOT_FOUND,
+            TenantNotFound | InstanceNotFound | EventNotFound | DeadLetterNotFound | SpecializationNotFound | RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             InvalidTransition | Conflict => StatusCode::CONFLICT,
             Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -61,8 +61,8 @@ where
 /// Reads a body up to `limit` bytes; a larger one is refused without being read whole.
 pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
-            || e.to_string().contains("length limit");
+        let too_large =
+            std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit")) || e.to_string().contains("length limit");
         if too_large {
             ApiError::new(Code::PayloadTooLarge, format!("the body exceeds the limit of {limit} bytes"))
         } else {

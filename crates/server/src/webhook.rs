@@ -53,12 +53,16 @@ pub fn map_delivery(tenant: TenantId, github_event: &str, payload: &Value) -> Re
         e.correlation_id = Some(correlation);
         Ok(e)
     };
-    let action = || payload.get("action").and_then(Value::as_str).ok_or_else(|| MappingError(format!("`{github_event}` payload has no `action`")));
+    let action =
+        || payload.get("action").and_then(Value::as_str).ok_or_else(|| MappingError(format!("`{github_event}` payload has no `action`")));
     let action_name = |a: &str| a.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect::<String>();
     match github_event {
         "ping" => Ok(Mapped::Ping { zen: payload.get("zen").and_then(Value::as_str).unwrap_or("").to_owned() }),
         "push" => {
-            let commits = payload.get("commits").and_then(Value::as_array).ok_or_else(|| MappingError("`push` payload has no `commits` array".into()))?;
+            let commits = payload
+                .get("commits")
+                .and_then(Value::as_array)
+                .ok_or_else(|| MappingError("`push` payload has no `commits` array".into()))?;
             let git_ref = payload.get("ref").cloned().unwrap_or(Value::Null);
             let after = payload.get("after").cloned().unwrap_or(Value::Null);
             let mut events = Vec::new();
@@ -68,48 +72,68 @@ pub fn map_delivery(tenant: TenantId, github_event: &str, payload: &Value) -> Re
                 for (list, ty) in [("added", "file.created"), ("modified", "file.modified"), ("removed", "file.deleted")] {
                     for path in c.get(list).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
                         all_files.push(path.to_owned());
-                        events.push(mk(ty, json!({"path": path, "commit": sha, "ref": git_ref, "repository": repo,
-                            "author": c.pointer("/author/username").or_else(|| c.pointer("/author/name")).cloned().unwrap_or(Value::Null)}))?);
+                        events.push(mk(
+                            ty,
+                            json!({"path": path, "commit": sha, "ref": git_ref, "repository": repo,
+                            "author": c.pointer("/author/username").or_else(|| c.pointer("/author/name")).cloned().unwrap_or(Value::Null)}),
+                        )?);
                     }
                 }
             }
             all_files.sort();
             all_files.dedup();
-            events.push(mk("commit.pushed", json!({"after": after, "before": payload.get("before"), "ref": git_ref, "repository": repo,
-                "commits": commits.len(), "files": all_files, "pusher": payload.pointer("/pusher/name")}))?);
+            events.push(mk(
+                "commit.pushed",
+                json!({"after": after, "before": payload.get("before"), "ref": git_ref, "repository": repo,
+                "commits": commits.len(), "files": all_files, "pusher": payload.pointer("/pusher/name")}),
+            )?);
             Ok(Mapped::Events(events))
         }
         "pull_request" => {
             let action = action()?;
-            let pr = payload.get("pull_request").ok_or_else(|| MappingError("`pull_request` payload has no `pull_request` object".into()))?;
-            let number = payload.get("number").or_else(|| pr.get("number")).and_then(Value::as_u64).ok_or_else(|| MappingError("`pull_request` payload has no numeric `number`".into()))?;
-            let e = mk(&format!("pull_request.{}", action_name(action)), json!({
-                "number": number, "action": action, "repository": repo,
-                "title": pr.get("title"), "url": pr.get("html_url"), "author": pr.pointer("/user/login"),
-                "head_sha": pr.pointer("/head/sha"), "head_ref": pr.pointer("/head/ref"), "base_ref": pr.pointer("/base/ref"),
-                "merged": pr.get("merged"), "draft": pr.get("draft"),
-            }))?;
+            let pr =
+                payload.get("pull_request").ok_or_else(|| MappingError("`pull_request` payload has no `pull_request` object".into()))?;
+            let number = payload
+                .get("number")
+                .or_else(|| pr.get("number"))
+                .and_then(Value::as_u64)
+                .ok_or_else(|| MappingError("`pull_request` payload has no numeric `number`".into()))?;
+            let e = mk(
+                &format!("pull_request.{}", action_name(action)),
+                json!({
+                    "number": number, "action": action, "repository": repo,
+                    "title": pr.get("title"), "url": pr.get("html_url"), "author": pr.pointer("/user/login"),
+                    "head_sha": pr.pointer("/head/sha"), "head_ref": pr.pointer("/head/ref"), "base_ref": pr.pointer("/base/ref"),
+                    "merged": pr.get("merged"), "draft": pr.get("draft"),
+                }),
+            )?;
             Ok(Mapped::Events(vec![e]))
         }
         "issues" => {
             let action = action()?;
             let issue = payload.get("issue").ok_or_else(|| MappingError("`issues` payload has no `issue` object".into()))?;
-            let e = mk(&format!("issue.{}", action_name(action)), json!({
-                "number": issue.get("number"), "action": action, "repository": repo, "title": issue.get("title"),
-                "body": issue.get("body"), "author": issue.pointer("/user/login"), "url": issue.get("html_url"),
-                "labels": issue.get("labels").and_then(Value::as_array).map(|l| l.iter().filter_map(|x| x.get("name").cloned()).collect::<Vec<_>>()),
-            }))?;
+            let e = mk(
+                &format!("issue.{}", action_name(action)),
+                json!({
+                    "number": issue.get("number"), "action": action, "repository": repo, "title": issue.get("title"),
+                    "body": issue.get("body"), "author": issue.pointer("/user/login"), "url": issue.get("html_url"),
+                    "labels": issue.get("labels").and_then(Value::as_array).map(|l| l.iter().filter_map(|x| x.get("name").cloned()).collect::<Vec<_>>()),
+                }),
+            )?;
             Ok(Mapped::Events(vec![e]))
         }
         "issue_comment" => {
             let action = action()?;
             let ty = if action == "created" { "issue.commented".to_owned() } else { format!("issue.comment_{}", action_name(action)) };
             let comment = payload.get("comment").ok_or_else(|| MappingError("`issue_comment` payload has no `comment` object".into()))?;
-            let e = mk(&ty, json!({
-                "number": payload.pointer("/issue/number"), "action": action, "repository": repo,
-                "comment_id": comment.get("id"), "body": comment.get("body"), "author": comment.pointer("/user/login"),
-                "url": comment.get("html_url"), "is_pull_request": payload.pointer("/issue/pull_request").is_some(),
-            }))?;
+            let e = mk(
+                &ty,
+                json!({
+                    "number": payload.pointer("/issue/number"), "action": action, "repository": repo,
+                    "comment_id": comment.get("id"), "body": comment.get("body"), "author": comment.pointer("/user/login"),
+                    "url": comment.get("html_url"), "is_pull_request": payload.pointer("/issue/pull_request").is_some(),
+                }),
+            )?;
             Ok(Mapped::Events(vec![e]))
         }
         other => Ok(Mapped::Ignored(format!("GitHub event `{other}` is not mapped to platform events"))),

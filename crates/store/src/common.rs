@@ -10,10 +10,13 @@
 //! - `get_uuid`, `get_opt_uuid`, `get_ts`, `get_opt_ts`, `get_json`: decoders that turn
 //!   malformed values into [`StoreError::Corrupt`](crate::StoreError::Corrupt)
 //! - `begin(&Pool<Db>)`: opens a write transaction
+//! - `POSITIONAL_PARAMS`: whether large generated statements use `?` rather than `$n`
 
-/// Events per multi-row INSERT: 500 rows of 10 bound columns stays far below SQLite's 32 766
+/// Events per multi-row INSERT: 500 rows of 11 bound columns stays far below SQLite's 32 766
 /// and PostgreSQL's 65 535 bind-parameter limits.
 pub(crate) const EVENT_CHUNK: usize = 500;
+const _: () = assert!(EVENT_CHUNK * EVENT_ROW_PARAMS < 32_766, "a full chunk must stay below SQLite's bind limit");
+
 /// Ids per `IN (...)` list in `mark_dispatched`.
 pub(crate) const ID_CHUNK: usize = 500;
 
@@ -22,8 +25,7 @@ pub(crate) const INSTANCE_COLS: &str = "tenant_id, id, specialization_id, name, 
 pub(crate) const EVENT_COLS: &str =
     "e.id, e.tenant_id, e.type, e.source, e.ts, e.payload, e.correlation_id, e.parent_id, e.priority, e.target_instance";
 pub(crate) const DELIVERY_COLS: &str = "tenant_id, event_id, instance_id, status, attempts, outcome, context_version, updated_at";
-pub(crate) const DEAD_LETTER_COLS: &str =
-    "id, tenant_id, event_id, instance_id, event_type, error, attempts, created_at, redriven_at";
+pub(crate) const DEAD_LETTER_COLS: &str = "id, tenant_id, event_id, instance_id, event_type, error, attempts, created_at, redriven_at";
 
 /// Upsert of a delivery that never overwrites a terminal one (done, dead, expired): zero rows
 /// affected means the event was already handled for that instance.
@@ -42,33 +44,62 @@ pub(crate) const UPSERT_DELIVERY_DEAD: &str = "INSERT INTO deliveries \
      outcome = excluded.outcome, updated_at = excluded.updated_at \
      WHERE deliveries.tenant_id = excluded.tenant_id";
 
-/// `INSERT INTO events ... VALUES` for `rows` events; `$1` is the shared `accepted_at`.
-pub(crate) fn insert_events_sql(rows: usize) -> String {
+/// The `n`-th (1-based) bind parameter: `?` for SQLite, `$n` for PostgreSQL. SQLite resolves
+/// named (`$n`) parameters by a linear scan per bind, which makes a statement with thousands of
+/// them quadratic; plain `?` in order avoids that.
+fn param(sql: &mut String, n: usize, positional: bool) {
     use std::fmt::Write;
-    let mut sql = String::with_capacity(64 + rows * 64);
+    if positional {
+        sql.push('?');
+    } else {
+        let _ = write!(sql, "${n}");
+    }
+}
+
+/// Columns bound per event row in [`insert_events_sql`].
+pub(crate) const EVENT_ROW_PARAMS: usize = 11;
+
+/// `INSERT INTO events ... VALUES` for `rows` events of [`EVENT_ROW_PARAMS`] parameters each, in
+/// the order id, tenant_id, type, source, ts, payload, correlation_id, parent_id, priority,
+/// target_instance, accepted_at.
+pub(crate) fn insert_events_sql(rows: usize, positional: bool) -> String {
+    let mut sql = String::with_capacity(160 + rows * 80);
     sql.push_str(
         "INSERT INTO events (id, tenant_id, type, source, ts, payload, correlation_id, parent_id, priority, \
          target_instance, status, accepted_at) VALUES ",
     );
-    let mut n = 1;
+    let mut n = 0;
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
         sql.push('(');
-        for _ in 0..10 {
+        for k in 0..EVENT_ROW_PARAMS {
             n += 1;
-            let _ = write!(sql, "${n}, ");
+            if k == EVENT_ROW_PARAMS - 1 {
+                sql.push_str("'accepted', ");
+            }
+            param(&mut sql, n, positional);
+            if k + 1 < EVENT_ROW_PARAMS {
+                sql.push_str(", ");
+            }
         }
-        sql.push_str("'accepted', $1)");
+        sql.push(')');
     }
     sql.push_str(" ON CONFLICT (id) DO NOTHING");
     sql
 }
 
-/// `$first, $first+1, ...` for an `IN (...)` list of `count` values.
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+/// The parameters `first, first+1, ...` of an `IN (...)` list of `count` values.
+pub(crate) fn placeholders(first: usize, count: usize, positional: bool) -> String {
+    let mut sql = String::with_capacity(count * 6);
+    for n in first..first + count {
+        if n > first {
+            sql.push_str(", ");
+        }
+        param(&mut sql, n, positional);
+    }
+    sql
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -89,8 +120,8 @@ macro_rules! impl_store {
             use chrono::{DateTime, Utc};
             use sqlx::Row;
             use waooaw_domain::{
-                DeadLetter, DeliveryRecord, DeliveryStatus, Event, EventId, EventStatus, EventType, Instance,
-                InstanceId, InstanceStatus, Personality, Priority, Tenant, TenantId, WorkContext,
+                DeadLetter, DeliveryRecord, DeliveryStatus, Event, EventId, EventStatus, EventType, Instance, InstanceId, InstanceStatus,
+                Personality, Priority, Tenant, TenantId, WorkContext,
             };
 
             fn tenant_from_row(r: &DbRow) -> StoreResult<Tenant> {
@@ -115,12 +146,10 @@ macro_rules! impl_store {
                         role_title: r.try_get("role_title")?,
                         industry: r.try_get("industry")?,
                         tone: r.try_get("tone")?,
-                        focus_areas: serde_json::from_value(focus)
-                            .map_err(|e| corrupt(T, format!("focus_areas: {e}")))?,
+                        focus_areas: serde_json::from_value(focus).map_err(|e| corrupt(T, format!("focus_areas: {e}")))?,
                         escalation_contact: r.try_get("escalation_contact")?,
                     },
-                    status: InstanceStatus::parse(&status)
-                        .ok_or_else(|| corrupt(T, format!("unknown status `{status}`")))?,
+                    status: InstanceStatus::parse(&status).ok_or_else(|| corrupt(T, format!("unknown status `{status}`")))?,
                     hired_at: get_opt_ts(r, "hired_at", T)?,
                     trial_ends_at: get_opt_ts(r, "trial_ends_at", T)?,
                     wake_count: r.try_get("wake_count")?,
@@ -155,8 +184,7 @@ macro_rules! impl_store {
                     tenant_id: TenantId(get_uuid(r, "tenant_id", T)?),
                     event_id: EventId(get_uuid(r, "event_id", T)?),
                     instance_id: InstanceId(get_uuid(r, "instance_id", T)?),
-                    status: DeliveryStatus::parse(&status)
-                        .ok_or_else(|| corrupt(T, format!("unknown status `{status}`")))?,
+                    status: DeliveryStatus::parse(&status).ok_or_else(|| corrupt(T, format!("unknown status `{status}`")))?,
                     attempts: r.try_get("attempts")?,
                     outcome: r.try_get("outcome")?,
                     context_version: r.try_get("context_version")?,
@@ -190,7 +218,7 @@ macro_rules! impl_store {
                 }
 
                 async fn migrate(&self) -> StoreResult<usize> {
-                    run_migrations(&self.pool).await
+                    run_migrations(&self.writer).await
                 }
 
                 async fn ping(&self) -> StoreResult<()> {
@@ -204,7 +232,7 @@ macro_rules! impl_store {
                         .bind(t.name.as_str())
                         .bind(t.webhook_secret.as_str())
                         .bind(enc_ts(t.created_at))
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await
                         .map_err(|e| unique_as_conflict(e, format!("tenant {}", t.id)))?;
                     Ok(())
@@ -253,7 +281,7 @@ macro_rules! impl_store {
                         .bind(i.context_version)
                         .bind(enc_ts(i.created_at))
                         .bind(enc_ts(i.updated_at))
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await
                         .map_err(|e| unique_as_conflict(e, format!("instance {}", i.id)))?;
                     Ok(())
@@ -272,15 +300,8 @@ macro_rules! impl_store {
                 }
 
                 async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<Instance>> {
-                    let sql =
-                        format!("SELECT {INSTANCE_COLS} FROM instances WHERE tenant_id = $1 ORDER BY created_at, id");
-                    sqlx::query(&sql)
-                        .bind(enc_id(tenant.0))
-                        .fetch_all(&self.pool)
-                        .await?
-                        .iter()
-                        .map(instance_from_row)
-                        .collect()
+                    let sql = format!("SELECT {INSTANCE_COLS} FROM instances WHERE tenant_id = $1 ORDER BY created_at, id");
+                    sqlx::query(&sql).bind(enc_id(tenant.0)).fetch_all(&self.pool).await?.iter().map(instance_from_row).collect()
                 }
 
                 async fn list_routes(&self) -> StoreResult<Vec<InstanceRoute>> {
@@ -334,17 +355,17 @@ macro_rules! impl_store {
                         return Ok(());
                     }
                     let accepted_at = Utc::now();
-                    let mut tx = begin(&self.pool).await?;
+                    let mut tx = begin(&self.writer).await?;
                     let mut full_chunk_sql: Option<String> = None;
                     for chunk in events.chunks(EVENT_CHUNK) {
                         let partial_sql;
                         let sql = if chunk.len() == EVENT_CHUNK {
-                            full_chunk_sql.get_or_insert_with(|| insert_events_sql(EVENT_CHUNK)).as_str()
+                            full_chunk_sql.get_or_insert_with(|| insert_events_sql(EVENT_CHUNK, POSITIONAL_PARAMS)).as_str()
                         } else {
-                            partial_sql = insert_events_sql(chunk.len());
+                            partial_sql = insert_events_sql(chunk.len(), POSITIONAL_PARAMS);
                             partial_sql.as_str()
                         };
-                        let mut q = sqlx::query(sql).bind(enc_ts(accepted_at));
+                        let mut q = sqlx::query(sql);
                         for e in chunk {
                             q = q
                                 .bind(enc_id(e.id.0))
@@ -356,7 +377,8 @@ macro_rules! impl_store {
                                 .bind(enc_id(e.correlation_id.0))
                                 .bind(e.parent_id.map(|p| enc_id(p.0)))
                                 .bind(e.priority.as_i16())
-                                .bind(e.target_instance.map(|t| enc_id(t.0)));
+                                .bind(e.target_instance.map(|t| enc_id(t.0)))
+                                .bind(enc_ts(accepted_at));
                         }
                         q.execute(&mut *tx).await?;
                     }
@@ -365,15 +387,8 @@ macro_rules! impl_store {
                 }
 
                 async fn get_event(&self, tenant: TenantId, id: EventId) -> StoreResult<Option<EventRecord>> {
-                    let sql = format!(
-                        "SELECT {EVENT_COLS}, e.status, e.accepted_at FROM events e WHERE e.tenant_id = $1 AND e.id = $2"
-                    );
-                    let Some(r) = sqlx::query(&sql)
-                        .bind(enc_id(tenant.0))
-                        .bind(enc_id(id.0))
-                        .fetch_optional(&self.pool)
-                        .await?
-                    else {
+                    let sql = format!("SELECT {EVENT_COLS}, e.status, e.accepted_at FROM events e WHERE e.tenant_id = $1 AND e.id = $2");
+                    let Some(r) = sqlx::query(&sql).bind(enc_id(tenant.0)).bind(enc_id(id.0)).fetch_optional(&self.pool).await? else {
                         return Ok(None);
                     };
                     let status: String = r.try_get("status")?;
@@ -388,11 +403,11 @@ macro_rules! impl_store {
                     if ids.is_empty() {
                         return Ok(());
                     }
-                    let mut tx = begin(&self.pool).await?;
+                    let mut tx = begin(&self.writer).await?;
                     for chunk in ids.chunks(ID_CHUNK) {
                         let sql = format!(
                             "UPDATE events SET status = 'dispatched' WHERE status = 'accepted' AND id IN ({})",
-                            placeholders(1, chunk.len())
+                            placeholders(1, chunk.len(), POSITIONAL_PARAMS)
                         );
                         let mut q = sqlx::query(&sql);
                         for id in chunk {
@@ -409,21 +424,10 @@ macro_rules! impl_store {
                         "SELECT {EVENT_COLS} FROM events e WHERE e.status = 'accepted' AND e.accepted_at < $1 \
                          ORDER BY e.accepted_at, e.id LIMIT $2"
                     );
-                    sqlx::query(&sql)
-                        .bind(enc_ts(before))
-                        .bind(limit)
-                        .fetch_all(&self.pool)
-                        .await?
-                        .iter()
-                        .map(event_from_row)
-                        .collect()
+                    sqlx::query(&sql).bind(enc_ts(before)).bind(limit).fetch_all(&self.pool).await?.iter().map(event_from_row).collect()
                 }
 
-                async fn latest_context(
-                    &self,
-                    tenant: TenantId,
-                    instance: InstanceId,
-                ) -> StoreResult<Option<WorkContext>> {
+                async fn latest_context(&self, tenant: TenantId, instance: InstanceId) -> StoreResult<Option<WorkContext>> {
                     const T: &str = "work_contexts";
                     let Some(r) = sqlx::query(
                         "SELECT tenant_id, instance_id, version, state, event_id, created_at FROM work_contexts \
@@ -452,9 +456,7 @@ macro_rules! impl_store {
                     event: EventId,
                     instance: InstanceId,
                 ) -> StoreResult<Option<DeliveryRecord>> {
-                    let sql = format!(
-                        "SELECT {DELIVERY_COLS} FROM deliveries WHERE tenant_id = $1 AND event_id = $2 AND instance_id = $3"
-                    );
+                    let sql = format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE tenant_id = $1 AND event_id = $2 AND instance_id = $3");
                     sqlx::query(&sql)
                         .bind(enc_id(tenant.0))
                         .bind(enc_id(event.0))
@@ -467,9 +469,7 @@ macro_rules! impl_store {
                 }
 
                 async fn list_deliveries(&self, tenant: TenantId, event: EventId) -> StoreResult<Vec<DeliveryRecord>> {
-                    let sql = format!(
-                        "SELECT {DELIVERY_COLS} FROM deliveries WHERE tenant_id = $1 AND event_id = $2 ORDER BY instance_id"
-                    );
+                    let sql = format!("SELECT {DELIVERY_COLS} FROM deliveries WHERE tenant_id = $1 AND event_id = $2 ORDER BY instance_id");
                     sqlx::query(&sql)
                         .bind(enc_id(tenant.0))
                         .bind(enc_id(event.0))
@@ -504,12 +504,7 @@ macro_rules! impl_store {
                         .collect()
                 }
 
-                async fn expire_deferred(
-                    &self,
-                    tenant: TenantId,
-                    instance: InstanceId,
-                    cutoff: DateTime<Utc>,
-                ) -> StoreResult<u64> {
+                async fn expire_deferred(&self, tenant: TenantId, instance: InstanceId, cutoff: DateTime<Utc>) -> StoreResult<u64> {
                     let done = sqlx::query(
                         "UPDATE deliveries SET status = 'expired', updated_at = $4 \
                          WHERE tenant_id = $1 AND instance_id = $2 AND status = 'deferred' \
@@ -519,14 +514,14 @@ macro_rules! impl_store {
                     .bind(enc_id(instance.0))
                     .bind(enc_ts(cutoff))
                     .bind(enc_ts(Utc::now()))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     Ok(done.rows_affected())
                 }
 
                 async fn commit_wake(&self, c: &WakeCommit) -> StoreResult<WakeResult> {
                     let new_version = c.new_state.as_ref().map(|_| c.read_version + 1);
-                    let mut tx = begin(&self.pool).await?;
+                    let mut tx = begin(&self.writer).await?;
                     // Write first: the guarded upsert takes the row lock (PostgreSQL) and refuses to
                     // touch a terminal delivery, which is how a repeat is detected.
                     let up = sqlx::query(UPSERT_DELIVERY_GUARDED)
@@ -598,10 +593,8 @@ macro_rules! impl_store {
                 }
 
                 async fn insert_dead_letter(&self, d: &DeadLetter) -> StoreResult<()> {
-                    let mut tx = begin(&self.pool).await?;
-                    let sql = format!(
-                        "INSERT INTO dead_letters ({DEAD_LETTER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                    );
+                    let mut tx = begin(&self.writer).await?;
+                    let sql = format!("INSERT INTO dead_letters ({DEAD_LETTER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
                     sqlx::query(&sql)
                         .bind(enc_id(d.id))
                         .bind(enc_id(d.tenant_id.0))
@@ -628,11 +621,7 @@ macro_rules! impl_store {
                     Ok(())
                 }
 
-                async fn list_dead_letters(
-                    &self,
-                    tenant: Option<TenantId>,
-                    include_redriven: bool,
-                ) -> StoreResult<Vec<DeadLetter>> {
+                async fn list_dead_letters(&self, tenant: Option<TenantId>, include_redriven: bool) -> StoreResult<Vec<DeadLetter>> {
                     let mut sql = format!("SELECT {DEAD_LETTER_COLS} FROM dead_letters WHERE 1 = 1");
                     if tenant.is_some() {
                         sql.push_str(" AND tenant_id = $1");
@@ -654,9 +643,8 @@ macro_rules! impl_store {
                     id: uuid::Uuid,
                     now: DateTime<Utc>,
                 ) -> StoreResult<Option<DeadLetter>> {
-                    let mut tx = begin(&self.pool).await?;
-                    let mut sql =
-                        String::from("UPDATE dead_letters SET redriven_at = $1 WHERE id = $2 AND redriven_at IS NULL");
+                    let mut tx = begin(&self.writer).await?;
+                    let mut sql = String::from("UPDATE dead_letters SET redriven_at = $1 WHERE id = $2 AND redriven_at IS NULL");
                     if tenant.is_some() {
                         sql.push_str(" AND tenant_id = $3");
                     }
@@ -690,18 +678,20 @@ mod tests {
 
     #[test]
     fn event_insert_sql_numbers_every_placeholder_once() {
-        let sql = insert_events_sql(3);
-        assert!(sql.contains("($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'accepted', $1)"));
-        assert!(sql.contains("($22, $23, $24, $25, $26, $27, $28, $29, $30, $31, 'accepted', $1)"));
-        assert!(!sql.contains("$32"));
+        let sql = insert_events_sql(3, false);
+        assert!(sql.contains("($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'accepted', $11)"));
+        assert!(sql.contains("($23, $24, $25, $26, $27, $28, $29, $30, $31, $32, 'accepted', $33)"));
+        assert!(!sql.contains("$34"));
         assert!(sql.ends_with("ON CONFLICT (id) DO NOTHING"));
-        // A full chunk stays far below SQLite's bind limit.
-        assert!(EVENT_CHUNK * 10 + 1 < 32_766);
+        let sql = insert_events_sql(2, true);
+        assert_eq!(sql.matches('?').count(), 2 * EVENT_ROW_PARAMS);
+        assert!(sql.contains("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?),(?"));
     }
 
     #[test]
     fn placeholders_are_consecutive() {
-        assert_eq!(placeholders(1, 3), "$1, $2, $3");
-        assert_eq!(placeholders(4, 1), "$4");
+        assert_eq!(placeholders(1, 3, false), "$1, $2, $3");
+        assert_eq!(placeholders(4, 1, false), "$4");
+        assert_eq!(placeholders(1, 3, true), "?, ?, ?");
     }
 }

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use waooaw_domain::{
-    DeadLetter, DeliveryOutcome, DeliveryRecord, Event, EventId, EventStatus, Instance, InstanceId, InstanceStatus, Tenant,
-    TenantId, WorkContext,
+    DeadLetter, DeliveryOutcome, DeliveryRecord, Event, EventId, EventStatus, Instance, InstanceId, InstanceStatus, Tenant, TenantId,
+    WorkContext,
 };
 
 #[derive(Debug, thiserror::Error)]

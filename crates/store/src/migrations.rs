@@ -207,11 +207,8 @@ pub(crate) async fn run_sqlite(pool: &SqlitePool) -> StoreResult<usize> {
         // IMMEDIATE takes the write lock up front, so two processes migrating at once serialise
         // here and the second sees the first one's bookkeeping row.
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done = sqlx::query("SELECT 1 FROM waooaw_migrations WHERE version = $1")
-            .bind(m.version)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
+        let done =
+            sqlx::query("SELECT 1 FROM waooaw_migrations WHERE version = $1").bind(m.version).fetch_optional(&mut *tx).await?.is_some();
         if done {
             tx.rollback().await?;
             continue;

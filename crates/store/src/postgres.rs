@@ -9,6 +9,7 @@ use sqlx::{Connection, Executor, PgConnection, PgPool, Pool, Postgres, Row, Tran
 use uuid::Uuid;
 
 type Db = Postgres;
+const POSITIONAL_PARAMS: bool = false;
 type DbRow = PgRow;
 
 const POOL_SIZE: u32 = 10;
@@ -16,13 +17,15 @@ const POOL_SIZE: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL takes concurrent writers itself.
+    writer: PgPool,
 }
 
 impl PgStore {
     /// Connects a pool of up to 10 connections. Runs no migration.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = PgPoolOptions::new().max_connections(POOL_SIZE).connect(url).await?;
-        Ok(Self { pool })
+        Ok(Self { writer: pool.clone(), pool })
     }
 
     /// Connects with every connection's `search_path` set to `schema`, creating the schema if it
@@ -60,7 +63,7 @@ impl PgStore {
             })
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { writer: pool.clone(), pool })
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -2,8 +2,8 @@
 //! fixed-width RFC 3339 UTC text with microseconds (`2025-01-02T03:04:05.123456Z`, so text order
 //! is time order), JSON as text.
 
-use crate::common::corrupt;
 use crate::StoreResult;
+use crate::common::corrupt;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Pool, Row, Sqlite, SqlitePool, Transaction};
@@ -13,13 +13,18 @@ use std::time::Duration;
 use uuid::Uuid;
 
 type Db = Sqlite;
+const POSITIONAL_PARAMS: bool = true;
 type DbRow = SqliteRow;
 
 const POOL_SIZE: u32 = 4;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Readers: WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// The one writer connection. SQLite allows one writer at a time; queueing writers here, in
+    /// order, beats letting them collide in SQLite's busy handler, which sleeps up to 100 ms.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -37,8 +42,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        let writer =
+            SqlitePoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(30)).connect_with(options.clone()).await?;
         let pool = SqlitePoolOptions::new().max_connections(POOL_SIZE).connect_with(options).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -80,9 +87,7 @@ fn get_opt_uuid(r: &DbRow, col: &str, table: &'static str) -> StoreResult<Option
 }
 
 fn parse_ts(s: &str, col: &str, table: &'static str) -> StoreResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| corrupt(table, format!("{col} `{s}`: {e}")))
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| corrupt(table, format!("{col} `{s}`: {e}")))
 }
 
 fn get_ts(r: &DbRow, col: &str, table: &'static str) -> StoreResult<DateTime<Utc>> {

@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::json;
 use std::sync::Arc;
 use waooaw_domain::{
-    DeadLetter, DeliveryOutcome, DeliveryStatus, Event, EventId, EventStatus, EventType, Instance, InstanceId,
-    InstanceStatus, Personality, Priority, Tenant, TenantId,
+    DeadLetter, DeliveryOutcome, DeliveryStatus, Event, EventId, EventStatus, EventType, Instance, InstanceId, InstanceStatus, Personality,
+    Priority, Tenant, TenantId,
 };
 use waooaw_store::postgres::PgStore;
 use waooaw_store::sqlite::SqliteStore;
@@ -44,7 +44,12 @@ struct PgHarness {
 async fn pg_store(test: &str) -> Option<PgHarness> {
     let url = pg_url();
     let schema = format!("waooaw_test_{}", uuid::Uuid::new_v4().simple());
-    match PgStore::connect_with_schema(&url, &schema).await {
+    let connect = tokio::time::timeout(std::time::Duration::from_secs(10), PgStore::connect_with_schema(&url, &schema));
+    let connected = match connect.await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("timed out after 10s".to_owned()),
+    };
+    match connected {
         Ok(store) => {
             let applied = store.migrate().await.expect("migrate postgres");
             assert!(applied >= 1, "a fresh schema applies every migration");
@@ -182,15 +187,7 @@ fn deferred() -> DeliveryOutcome {
 }
 
 fn wake(i: &Instance, e: &Event, read_version: i64, state: Option<serde_json::Value>, outcome: DeliveryOutcome) -> WakeCommit {
-    WakeCommit {
-        tenant_id: i.tenant_id,
-        instance_id: i.id,
-        event_id: e.id,
-        read_version,
-        new_state: state,
-        outcome,
-        now: now(),
-    }
+    WakeCommit { tenant_id: i.tenant_id, instance_id: i.id, event_id: e.id, read_version, new_state: state, outcome, now: now() }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,15 +257,9 @@ async fn transition_is_conditional(store: DynStore) {
     assert_eq!(paused.hired_at, vera.hired_at);
     assert_eq!(paused.context_version, vera.context_version);
 
-    let stale = store
-        .transition_instance(acme.id, vera.id, InstanceStatus::Trial, InstanceStatus::Retired, later)
-        .await
-        .unwrap();
+    let stale = store.transition_instance(acme.id, vera.id, InstanceStatus::Trial, InstanceStatus::Retired, later).await.unwrap();
     assert_eq!(stale, None, "a transition from a stale status loses");
-    let other = store
-        .transition_instance(TenantId::new(), vera.id, InstanceStatus::Paused, InstanceStatus::Trial, later)
-        .await
-        .unwrap();
+    let other = store.transition_instance(TenantId::new(), vera.id, InstanceStatus::Paused, InstanceStatus::Trial, later).await.unwrap();
     assert_eq!(other, None, "wrong tenant cannot transition");
     let got = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
     assert_eq!(got, paused);
@@ -277,9 +268,8 @@ async fn transition_is_conditional(store: DynStore) {
 async fn insert_events_batches_and_ignores_duplicates(store: DynStore) {
     let acme = TenantId::new();
     let base = now() - Duration::minutes(10);
-    let mut events: Vec<Event> = (0..1_203)
-        .map(|n| event(acme, "file.modified", &format!("docs/vision-{n}.md"), base + Duration::milliseconds(n)))
-        .collect();
+    let mut events: Vec<Event> =
+        (0..1_203).map(|n| event(acme, "file.modified", &format!("docs/vision-{n}.md"), base + Duration::milliseconds(n))).collect();
     events[1].parent_id = Some(events[0].id);
     events[1].correlation_id = events[0].id;
     events[1].priority = Priority::Urgent;

@@ -44,25 +44,13 @@ pub struct Tenant {
 impl TestApp {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            waooaw_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-                .await
-                .expect("open the SQLite store");
+        let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.expect("open the SQLite store");
         store.migrate().await.expect("migrate");
         let bus: waooaw_bus::DynBus = Arc::new(waooaw_bus::InProcessBus::new());
         let work = waooaw_agents::registry();
         let catalog_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
         let catalog = Catalog::load_dir(&catalog_dir, &work.names()).expect("load the catalog");
-        let runtime = Runtime::start(
-            RuntimeConfig::default(),
-            store,
-            bus,
-            Arc::new(catalog),
-            work,
-            None,
-        )
-        .await
-        .expect("start the runtime");
+        let runtime = Runtime::start(RuntimeConfig::default(), store, bus, Arc::new(catalog), work, None).await.expect("start the runtime");
         let state = AppState {
             runtime: runtime.clone(),
             admin_token: ADMIN_TOKEN.into(),
@@ -70,26 +58,11 @@ impl TestApp {
             metrics: None,
             started_at: Utc::now(),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let server = tokio::spawn(waooaw_server::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
-        let client = Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("reqwest client");
-        Self {
-            base: format!("http://{addr}"),
-            client,
-            runtime,
-            server,
-            _dir: dir,
-        }
+        let server = tokio::spawn(waooaw_server::serve(listener, state, std::future::pending()));
+        let client = Client::builder().timeout(Duration::from_secs(10)).build().expect("reqwest client");
+        Self { base: format!("http://{addr}"), client, runtime, server, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -113,40 +86,20 @@ impl TestApp {
 
     /// A POST with the admin token and raw bytes sent as `application/json`.
     pub fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> RequestBuilder {
-        self.post(path)
-            .header("content-type", "application/json")
-            .body(body)
+        self.post(path).header("content-type", "application/json").body(body)
     }
 
     pub async fn create_tenant(&self, name: &str) -> Tenant {
-        let (status, body) = json_of(
-            self.post_json("/v1/tenants", &json!({"name": name}))
-                .send()
-                .await
-                .expect("POST /v1/tenants"),
-        )
-        .await;
+        let (status, body) = json_of(self.post_json("/v1/tenants", &json!({"name": name})).send().await.expect("POST /v1/tenants")).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let secret = body["webhook_secret"]
-            .as_str()
-            .expect("webhook_secret is returned at creation")
-            .to_owned();
-        Tenant {
-            id: body["id"].as_str().expect("tenant id").to_owned(),
-            secret,
-        }
+        let secret = body["webhook_secret"].as_str().expect("webhook_secret is returned at creation").to_owned();
+        Tenant { id: body["id"].as_str().expect("tenant id").to_owned(), secret }
     }
 
     /// Hires a WowVision Prime for `tenant`; returns the instance id.
     pub async fn create_wowvision(&self, tenant: &str, name: &str) -> String {
         let req = json!({"tenant_id": tenant, "specialization_id": "wowvision-prime", "name": name, "tone": "direct"});
-        let (status, body) = json_of(
-            self.post_json("/v1/instances", &req)
-                .send()
-                .await
-                .expect("POST /v1/instances"),
-        )
-        .await;
+        let (status, body) = json_of(self.post_json("/v1/instances", &req).send().await.expect("POST /v1/instances")).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["status"], "trial", "{body}");
         body["id"].as_str().expect("instance id").to_owned()
@@ -154,13 +107,7 @@ impl TestApp {
 
     /// Publishes an event through the API; returns the 202 body.
     pub async fn publish(&self, event: &Value) -> Value {
-        let (status, body) = json_of(
-            self.post_json("/v1/events", event)
-                .send()
-                .await
-                .expect("POST /v1/events"),
-        )
-        .await;
+        let (status, body) = json_of(self.post_json("/v1/events", event).send().await.expect("POST /v1/events")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
         body
     }
@@ -171,19 +118,11 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
-        json_of(
-            self.get(path)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("GET {path}: {e}")),
-        )
-        .await
+        json_of(self.get(path).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))).await
     }
 
     pub async fn event(&self, tenant: &str, id: &str) -> Value {
-        let (status, body) = self
-            .get_json(&format!("/v1/events/{id}?tenant_id={tenant}"))
-            .await;
+        let (status, body) = self.get_json(&format!("/v1/events/{id}?tenant_id={tenant}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
@@ -198,17 +137,13 @@ impl TestApp {
     }
 
     pub async fn instance(&self, tenant: &str, id: &str) -> Value {
-        let (status, body) = self
-            .get_json(&format!("/v1/instances/{id}?tenant_id={tenant}"))
-            .await;
+        let (status, body) = self.get_json(&format!("/v1/instances/{id}?tenant_id={tenant}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
 
     pub async fn instance_count(&self, tenant: &str) -> usize {
-        let (status, body) = self
-            .get_json(&format!("/v1/instances?tenant_id={tenant}"))
-            .await;
+        let (status, body) = self.get_json(&format!("/v1/instances?tenant_id={tenant}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["instances"].as_array().expect("instances array").len()
     }
@@ -220,31 +155,20 @@ impl TestApp {
     }
 
     pub async fn dead_letters(&self, tenant: &str) -> Vec<Value> {
-        let (status, body) = self
-            .get_json(&format!("/v1/dead-letters?tenant_id={tenant}"))
-            .await;
+        let (status, body) = self.get_json(&format!("/v1/dead-letters?tenant_id={tenant}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["dead_letters"]
-            .as_array()
-            .expect("dead_letters array")
-            .clone()
+        body["dead_letters"].as_array().expect("dead_letters array").clone()
     }
 
     /// Proves that nothing woke `instance` since its wake count was `wakes_before`: publishes a
     /// watched sentinel event and, once it is dispatched (events are routed in order, so anything
     /// accepted earlier has been handled by then), expects exactly one more wake.
     pub async fn assert_no_wakes_since(&self, tenant: &str, instance: &str, wakes_before: i64) {
-        let id = self
-            .publish_file_event(tenant, "file.modified", "docs/sentinel.md")
-            .await;
+        let id = self.publish_file_event(tenant, "file.modified", "docs/sentinel.md").await;
         let e = self.wait_dispatched(tenant, &id).await;
         assert_eq!(e["deliveries"].as_array().map(Vec::len), Some(1), "{e}");
         let i = self.instance(tenant, instance).await;
-        assert_eq!(
-            i["wake_count"],
-            wakes_before + 1,
-            "a rejected request woke the instance: {i}"
-        );
+        assert_eq!(i["wake_count"], wakes_before + 1, "a rejected request woke the instance: {i}");
     }
 
     /// Sends a signed GitHub delivery for `tenant`.
@@ -267,23 +191,15 @@ impl TestApp {
 pub async fn json_of(resp: Response) -> (StatusCode, Value) {
     let status = resp.status();
     let text = resp.text().await.expect("response body");
-    let body = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text:?}"));
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text:?}"));
     (status, body)
 }
 
 /// Asserts an error response: its status, `error.code`, and a message; returns the message.
 pub async fn expect_error(resp: Response, status: StatusCode, code: &str) -> String {
     let (got, body) = json_of(resp).await;
-    assert_eq!(
-        (got, body["error"]["code"].as_str()),
-        (status, Some(code)),
-        "{body}"
-    );
-    let message = body["error"]["message"]
-        .as_str()
-        .expect("error.message")
-        .to_owned();
+    assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{body}");
+    let message = body["error"]["message"].as_str().expect("error.message").to_owned();
     assert!(!message.is_empty(), "{body}");
     message
 }
@@ -299,10 +215,7 @@ where
         if let Some(v) = probe().await {
             return v;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {DEADLINE:?} waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {DEADLINE:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -315,9 +228,7 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 }
 
 pub fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 /// A fixture's raw bytes (signatures are over the bytes as sent).
@@ -326,6 +237,5 @@ pub fn fixture(name: &str) -> Vec<u8> {
 }
 
 pub fn fixture_json(name: &str) -> Value {
-    serde_json::from_slice(&fixture(name))
-        .unwrap_or_else(|e| panic!("fixture {name} is not JSON: {e}"))
+    serde_json::from_slice(&fixture(name)).unwrap_or_else(|e| panic!("fixture {name} is not JSON: {e}"))
 }
