@@ -165,7 +165,9 @@ async fn wake(bus_kind: BusKind, redis_url: &str, instances: usize, events: usiz
             Arc::new(waooaw_bus::redis_streams::RedisStreamsBus::connect(redis_url, cfg).await.context("connect to Redis")?)
         }
     };
+    let t_pop = Instant::now();
     let placed = populate(&store, instances).await?;
+    eprintln!("bench: populated {instances} instances in {:.1}s", t_pop.elapsed().as_secs_f64());
     let counter = Arc::new(AtomicU64::new(0));
     let mut work = WorkRegistry::default();
     work.register("bench.count", Arc::new(CountWork(counter.clone())));
@@ -193,6 +195,7 @@ async fn wake(bus_kind: BusKind, redis_url: &str, instances: usize, events: usiz
         t.await??;
     }
     let accept_secs = started.elapsed().as_secs_f64();
+    eprintln!("bench: {events} events accepted in {accept_secs:.1}s");
     wait_for(&counter, events as u64, Duration::from_secs(600)).await;
     let deliver_secs = started.elapsed().as_secs_f64();
     let delivered = counter.load(Ordering::Relaxed);

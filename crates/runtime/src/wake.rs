@@ -24,6 +24,12 @@ pub(crate) enum WakeOutcome {
     Failed(String),
 }
 
+enum Restored {
+    Ready(Box<waooaw_domain::Instance>, std::sync::Arc<waooaw_domain::Specialization>),
+    AlreadyDone,
+    Skip(&'static str),
+}
+
 /// Wakes that lose the optimistic version check (another process saved first) run again.
 const MAX_CONFLICT_ROUNDS: usize = 16;
 
@@ -53,24 +59,25 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     // 1. Restore identity: the instance's personality and its specialization.
     let restored = async {
         let Some(instance) = store.get_instance(tenant, instance_id).await? else {
-            return Ok(Err("no such instance in the event's tenant"));
+            return Ok(Restored::Skip("no such instance in the event's tenant"));
         };
         let Some(spec) = shared.catalog.get(&instance.specialization_id).cloned() else {
-            return Ok(Err("specialization not in the catalog"));
+            return Ok(Restored::Skip("specialization not in the catalog"));
         };
+        // A repeated delivery stops here, before its work runs a second time.
         if let Some(d) = store.get_delivery(tenant, event.id, instance_id).await?
             && matches!(d.status, DeliveryStatus::Done | DeliveryStatus::Dead | DeliveryStatus::Expired)
         {
-            return Ok(Err("already handled"));
+            return Ok(Restored::AlreadyDone);
         }
-        Ok::<_, StoreError>(Ok((instance, spec)))
+        Ok::<_, StoreError>(Restored::Ready(Box::new(instance), spec))
     }
     .instrument(tracing::info_span!("restore_identity"))
     .await?;
     let (instance, spec) = match restored {
-        Ok(x) => x,
-        Err("already handled") => return Ok(Some(WakeOutcome::AlreadyDone)),
-        Err(why) => return Ok(Some(WakeOutcome::Skipped(why))),
+        Restored::Ready(instance, spec) => (*instance, spec),
+        Restored::AlreadyDone => return Ok(Some(WakeOutcome::AlreadyDone)),
+        Restored::Skip(why) => return Ok(Some(WakeOutcome::Skipped(why))),
     };
     step("restore_identity", &spec.id);
     if instance.status == waooaw_domain::InstanceStatus::Retired {
@@ -102,13 +109,9 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     step("load_context", &format!("version {read_version}"));
 
     // 3. Pending handoffs and messages: deliveries still waiting for this instance.
-    let pending = store
-        .deliveries_in_status(tenant, instance_id, DeliveryStatus::Deferred, 1000)
-        .instrument(tracing::info_span!("check_pending"))
-        .await?
-        .iter()
-        .filter(|e| e.id != event.id)
-        .count();
+    let pending =
+        store.count_deliveries(tenant, instance_id, DeliveryStatus::Deferred).instrument(tracing::info_span!("check_pending")).await?;
+    let pending = usize::try_from(pending).unwrap_or(0);
     step("check_pending", &format!("{pending} waiting"));
 
     // 4. Apply learnings: what answers and feedback taught this instance, kept in its context.

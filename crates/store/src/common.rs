@@ -480,6 +480,16 @@ macro_rules! impl_store {
                         .collect()
                 }
 
+                async fn count_deliveries(&self, tenant: TenantId, instance: InstanceId, status: DeliveryStatus) -> StoreResult<i64> {
+                    let row = sqlx::query("SELECT COUNT(*) FROM deliveries WHERE tenant_id = $1 AND instance_id = $2 AND status = $3")
+                        .bind(enc_id(tenant.0))
+                        .bind(enc_id(instance.0))
+                        .bind(status.as_str())
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(row.try_get::<i64, _>(0)?)
+                }
+
                 async fn deliveries_in_status(
                     &self,
                     tenant: TenantId,

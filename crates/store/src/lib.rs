@@ -116,6 +116,8 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_context(&self, tenant: TenantId, instance: InstanceId) -> StoreResult<Option<WorkContext>>;
     async fn get_delivery(&self, tenant: TenantId, event: EventId, instance: InstanceId) -> StoreResult<Option<DeliveryRecord>>;
     async fn list_deliveries(&self, tenant: TenantId, event: EventId) -> StoreResult<Vec<DeliveryRecord>>;
+    /// How many deliveries of an instance are in `status`.
+    async fn count_deliveries(&self, tenant: TenantId, instance: InstanceId, status: waooaw_domain::DeliveryStatus) -> StoreResult<i64>;
     /// Deliveries of an instance in `status`, oldest event first, with their events.
     async fn deliveries_in_status(
         &self,

@@ -42,9 +42,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let writer =
-            SqlitePoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(30)).connect_with(options.clone()).await?;
-        let pool = SqlitePoolOptions::new().max_connections(POOL_SIZE).connect_with(options).await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        // No liveness ping before each use: an embedded file does not drop connections, and the
+        // ping is one more round trip to the connection's thread per query.
+        let pool = SqlitePoolOptions::new().max_connections(POOL_SIZE).test_before_acquire(false).connect_with(options).await?;
         Ok(Self { pool, writer })
     }
 
