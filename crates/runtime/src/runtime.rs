@@ -147,6 +147,10 @@ impl Runtime {
             stop,
             tasks: std::sync::Mutex::new(vec![consumer, recovery, scheduler, ingest_task, finisher_task]),
         });
+        // A resume that a crash cut short left deferred deliveries on an awake instance.
+        for (tenant, id) in rt.shared.store.awake_with_deferred().await? {
+            rt.deliver_deferred(tenant, id).await?;
+        }
         Ok(rt)
     }
 
@@ -239,13 +243,20 @@ impl Runtime {
         let updated = store.transition_instance(tenant, id, current.status, next, Utc::now()).await?.ok_or(RuntimeError::Concurrent(id))?;
         self.shared.registry.upsert(&route_of(&updated));
         if action == LifecycleAction::Resume {
-            let retention = chrono::Duration::from_std(self.shared.config.retention).unwrap_or(chrono::Duration::days(7));
-            store.expire_deferred(tenant, id, Utc::now() - retention).await?;
-            let missed = store.deliveries_in_status(tenant, id, waooaw_domain::DeliveryStatus::Deferred, 100_000).await?;
-            tracing::info!(instance_id = %id, missed = missed.len(), "instance resumed");
-            self.dispatcher.enqueue_direct(id, missed);
+            self.deliver_deferred(tenant, id).await?;
         }
         Ok(updated)
+    }
+
+    /// Queues what a paused instance missed, within the retention window, in event order.
+    async fn deliver_deferred(&self, tenant: TenantId, id: InstanceId) -> Result<(), RuntimeError> {
+        let store = &self.shared.store;
+        let retention = chrono::Duration::from_std(self.shared.config.retention).unwrap_or(chrono::Duration::days(7));
+        store.expire_deferred(tenant, id, Utc::now() - retention).await?;
+        let missed = store.deliveries_in_status(tenant, id, waooaw_domain::DeliveryStatus::Deferred, 100_000).await?;
+        tracing::info!(instance_id = %id, missed = missed.len(), "delivering what the instance missed while paused");
+        self.dispatcher.enqueue_direct(id, missed);
+        Ok(())
     }
 
     /// Re-delivers a dead letter's event to its instance.

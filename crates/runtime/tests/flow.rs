@@ -192,6 +192,24 @@ async fn paused_instances_get_missed_events_on_resume(env: Env) {
     assert_eq!(err.to_string(), "cannot resume an instance that is retired");
 }
 
+async fn a_resume_cut_short_by_a_crash_is_finished_at_the_next_start(env: Env) {
+    let t = tenant(&env, "Acme Health").await;
+    let docs = hire(&env, t, "docs-watcher", "Vera").await;
+    env.rt.transition(t, docs.id, LifecycleAction::Pause).await.unwrap();
+    let e = env.rt.publish(ev(t, "file.modified", json!({"path": "docs/missed.md"}))).await.unwrap();
+    eventually("delivery deferred", || async {
+        env.store.get_delivery(t, e.id, docs.id).await.unwrap().is_some_and(|d| d.status == DeliveryStatus::Deferred)
+    })
+    .await;
+    // The status changed, then the process died before delivering what was kept.
+    env.rt.shutdown(Duration::from_secs(1)).await;
+    env.store.transition_instance(t, docs.id, InstanceStatus::Paused, InstanceStatus::Trial, chrono::Utc::now()).await.unwrap().unwrap();
+    let restarted = start(env.store.clone(), env.bus.clone()).await;
+    eventually("missed event delivered after restart", || async { instance(&restarted, &docs).await.wake_count == 1 }).await;
+    assert_eq!(seen(&restarted, &docs).await, vec!["file.modified docs/missed.md"]);
+    restarted.rt.shutdown(Duration::from_secs(1)).await;
+}
+
 async fn failing_work_is_retried_then_dead_lettered_and_redriven(env: Env) {
     let t = tenant(&env, "Acme Health").await;
     let flaky = hire(&env, t, "flaky", "Fay").await;
@@ -272,6 +290,7 @@ on_both!(
     wakes_subscribers_through_patterns_and_filters,
     tenants_never_cross,
     paused_instances_get_missed_events_on_resume,
+    a_resume_cut_short_by_a_crash_is_finished_at_the_next_start,
     failing_work_is_retried_then_dead_lettered_and_redriven,
     repeated_deliveries_have_their_effect_once,
     schedules_tick_the_instances_that_declare_them,

@@ -304,6 +304,21 @@ macro_rules! impl_store {
                     sqlx::query(&sql).bind(enc_id(tenant.0)).fetch_all(&self.pool).await?.iter().map(instance_from_row).collect()
                 }
 
+                async fn awake_with_deferred(&self) -> StoreResult<Vec<(TenantId, InstanceId)>> {
+                    let rows = sqlx::query(
+                        "SELECT DISTINCT d.tenant_id, d.instance_id FROM deliveries d \
+                         JOIN instances i ON i.id = d.instance_id AND i.tenant_id = d.tenant_id \
+                         WHERE d.status = 'deferred' AND i.status IN ('trial', 'active')",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok((TenantId(get_uuid(r, "tenant_id", "deliveries")?), InstanceId(get_uuid(r, "instance_id", "deliveries")?)))
+                        })
+                        .collect()
+                }
+
                 async fn list_routes(&self) -> StoreResult<Vec<InstanceRoute>> {
                     let rows = sqlx::query(
                         "SELECT id, tenant_id, specialization_id, status FROM instances \

@@ -93,6 +93,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_instances(&self, tenant: TenantId) -> StoreResult<Vec<Instance>>;
     /// Every non-retired instance, for the routing index. Platform-level, not per tenant.
     async fn list_routes(&self) -> StoreResult<Vec<InstanceRoute>>;
+    /// Awake instances that still have deferred deliveries: a resume that a crash cut short.
+    /// Platform-level, for recovery at start.
+    async fn awake_with_deferred(&self) -> StoreResult<Vec<(TenantId, InstanceId)>>;
     /// Sets the status only if it is still `expected` (so two concurrent transitions cannot both
     /// win); returns the updated instance, or `None` if the status had changed.
     async fn transition_instance(

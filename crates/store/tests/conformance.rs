@@ -399,12 +399,17 @@ async fn deferred_deliveries_are_listed_oldest_first(store: DynStore) {
     assert_eq!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Deferred, 1).await.unwrap(), vec![older.clone()]);
     assert!(store.deliveries_in_status(TenantId::new(), vera.id, DeliveryStatus::Deferred, 10).await.unwrap().is_empty());
     assert!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Done, 10).await.unwrap().is_empty());
+    assert_eq!(store.count_deliveries(acme.id, vera.id, DeliveryStatus::Deferred).await.unwrap(), 2);
+    assert_eq!(store.count_deliveries(TenantId::new(), vera.id, DeliveryStatus::Deferred).await.unwrap(), 0);
+    // The instance is awake (`setup` makes it so) with deferred deliveries: recovery finds it.
+    assert!(store.awake_with_deferred().await.unwrap().contains(&(acme.id, vera.id)));
 
     // On resume the deferred event is delivered for real.
     let c = wake(&vera, &older, 0, Some(json!({ "seen": 1 })), done("reviewed on resume"));
     assert_eq!(store.commit_wake(&c).await.unwrap(), WakeResult::Committed(1));
     assert_eq!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Deferred, 10).await.unwrap(), vec![newer.clone()]);
     assert_eq!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Done, 10).await.unwrap(), vec![older]);
+    assert_eq!(store.count_deliveries(acme.id, vera.id, DeliveryStatus::Deferred).await.unwrap(), 1);
 }
 
 async fn expire_deferred_marks_old_deliveries(store: DynStore) {
