@@ -185,3 +185,72 @@ async fn a_live_process_finishes_the_work_of_a_killed_one() {
     assert_eq!(counts, vec![events as i64; ids.len()], "the survivor finished every event exactly once");
     waooaw_testkit::drop_stream(&stream).await;
 }
+
+fn cli(base: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_waooaw"))
+        .args(args)
+        .env("WAOOAW_SERVER", base)
+        .env("WAOOAW_ADMIN_TOKEN", TOKEN)
+        .output()
+        .expect("run waooaw");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn json_of(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("CLI printed no JSON ({e}): {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_drives_a_running_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[]);
+    server.ready().await;
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&server.base, &refs)
+    };
+    let (ok, out, err) = run(vec!["tenants".into(), "create".into(), "--name".into(), "Acme Health".into()]);
+    assert!(ok, "{err}");
+    let tenant = json_of(&out)["id"].as_str().expect("id").to_owned();
+    let (ok, out, err) =
+        run(["instances", "create", "--tenant", &tenant, "--specialization", "wowvision-prime", "--name", "Vera", "--focus", "docs"]
+            .map(String::from)
+            .to_vec());
+    assert!(ok, "{err}");
+    let instance = json_of(&out)["id"].as_str().expect("id").to_owned();
+    let (ok, out, err) =
+        run(["events", "publish", "--tenant", &tenant, "--type", "file.created", "--payload", r#"{"path":"docs/launch.md"}"#]
+            .map(String::from)
+            .to_vec());
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["status"], "accepted");
+    // A payload without a path dead-letters; the CLI lists and redrives it.
+    let (ok, _, err) =
+        run(["events", "publish", "--tenant", &tenant, "--type", "file.created", "--payload", "{}"].map(String::from).to_vec());
+    assert!(ok, "{err}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let dead_id = loop {
+        let (ok, out, err) = run(["dead-letters", "list", "--tenant", &tenant].map(String::from).to_vec());
+        assert!(ok, "{err}");
+        if let Some(id) = json_of(&out)["dead_letters"][0]["id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no dead letter appeared");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (ok, _, err) = run(["dead-letters", "redrive", "--tenant", &tenant, &dead_id].map(String::from).to_vec());
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(["dead-letters", "redrive", "--tenant", &tenant, &dead_id].map(String::from).to_vec());
+    assert!(!ok && err.contains("dead_letter_not_found"), "second redrive must fail: {err}");
+    let (ok, out, err) = run(["instances", "show", "--tenant", &tenant, &instance].map(String::from).to_vec());
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["focus_areas"], json!(["docs"]));
+    // Bad input from the CLI names the problem.
+    let (ok, _, err) =
+        run(["events", "publish", "--tenant", &tenant, "--type", "file.created", "--payload", "{oops"].map(String::from).to_vec());
+    assert!(!ok && err.contains("--payload:1:2"), "{err}");
+    let (ok, _, err) = run(["events", "publish", "--tenant", &tenant, "--type", "Not.Valid"].map(String::from).to_vec());
+    assert!(!ok && err.contains("invalid_event_type"), "{err}");
+    let (ok, _, err) = run(["instances", "pause", "--tenant", &tenant, "not-a-uuid"].map(String::from).to_vec());
+    assert!(!ok && err.contains("invalid_id"), "{err}");
+}
