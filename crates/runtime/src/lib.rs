@@ -9,6 +9,7 @@
 //! - A delivery's effect is saved once: the delivery row and the context commit together.
 
 pub mod catalog;
+mod commit;
 mod dispatch;
 mod ingest;
 pub mod observe;

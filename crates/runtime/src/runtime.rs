@@ -83,6 +83,7 @@ pub(crate) struct Shared {
     pub registry: Registry,
     pub config: RuntimeConfig,
     pub probe: Option<Arc<dyn WakeProbe>>,
+    pub committer: crate::commit::Committer,
 }
 
 pub struct Runtime {
@@ -115,7 +116,8 @@ impl Runtime {
                 tracing::warn!(instance_id = %route.id, specialization = route.specialization_id, "instance names a specialization missing from the catalog; it will not wake");
             }
         }
-        let shared = Arc::new(Shared { store: store.clone(), bus: bus.clone(), catalog, work, registry, config, probe });
+        let (committer, committer_task) = crate::commit::Committer::start(store.clone());
+        let shared = Arc::new(Shared { store: store.clone(), bus: bus.clone(), catalog, work, registry, config, probe, committer });
         let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());
         let (dispatcher, finisher_task) = Dispatcher::new(shared.clone());
         let (stop, stop_rx) = watch::channel(false);
@@ -145,7 +147,7 @@ impl Runtime {
             dispatcher,
             known_tenants: RwLock::new(HashSet::new()),
             stop,
-            tasks: std::sync::Mutex::new(vec![consumer, recovery, scheduler, ingest_task, finisher_task]),
+            tasks: std::sync::Mutex::new(vec![consumer, recovery, scheduler, ingest_task, finisher_task, committer_task]),
         });
         // A resume that a crash cut short left deferred deliveries on an awake instance.
         for (tenant, id) in rt.shared.store.awake_with_deferred().await? {

@@ -51,7 +51,15 @@ pub(crate) async fn wake(shared: &Shared, instance_id: InstanceId, event: &Event
 }
 
 /// `Ok(None)` means the commit lost a version race: run the protocol again.
-async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> Result<Option<WakeOutcome>, StoreError> {
+#[derive(Debug, thiserror::Error)]
+enum InfraError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Commit(#[from] crate::commit::CommitError),
+}
+
+async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> Result<Option<WakeOutcome>, InfraError> {
     let store = &shared.store;
     let tenant = event.tenant_id;
     let step = |step: &'static str, detail: &str| WakeStep { instance_id, event_id: event.id, step, detail }.emit();
@@ -93,7 +101,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
             outcome: DeliveryOutcome { status: DeliveryStatus::Deferred, attempts: 0, outcome: "instance paused".into() },
             now: Utc::now(),
         };
-        return Ok(Some(match store.commit_wake(&commit).await? {
+        return Ok(Some(match shared.committer.commit(commit).await? {
             WakeResult::AlreadyDone => WakeOutcome::AlreadyDone,
             _ => {
                 DeliveryDeferred { tenant_id: tenant, instance_id, event_id: event.id, specialization: &spec.id }.emit();
@@ -181,7 +189,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
         outcome: DeliveryOutcome { status: DeliveryStatus::Done, attempts: attempt, outcome: output.summary.clone() },
         now: Utc::now(),
     };
-    let saved = store.commit_wake(&commit).instrument(tracing::info_span!("save_context")).await?;
+    let saved = shared.committer.commit(commit).instrument(tracing::info_span!("save_context")).await?;
     Ok(match saved {
         WakeResult::Committed(version) => {
             WakeCompleted {

@@ -544,6 +544,86 @@ macro_rules! impl_store {
                     Ok(done.rows_affected())
                 }
 
+                async fn commit_wakes(&self, commits: &[WakeCommit]) -> StoreResult<Vec<WakeResult>> {
+                    // One transaction for the batch. Each commit first locks its instance row
+                    // (PostgreSQL: FOR UPDATE; SQLite: the transaction holds the only write lock)
+                    // and reads what decides its outcome, so a refused commit writes nothing.
+                    let read_sql = format!(
+                        "SELECT i.context_version, d.status FROM instances i \
+                         LEFT JOIN deliveries d ON d.event_id = $3 AND d.instance_id = i.id \
+                         WHERE i.tenant_id = $1 AND i.id = $2{INSTANCE_LOCK}"
+                    );
+                    let mut tx = begin(&self.writer).await?;
+                    let mut results = Vec::with_capacity(commits.len());
+                    for c in commits {
+                        let row = sqlx::query(&read_sql)
+                            .bind(enc_id(c.tenant_id.0))
+                            .bind(enc_id(c.instance_id.0))
+                            .bind(enc_id(c.event_id.0))
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        let Some(row) = row else {
+                            results.push(WakeResult::Conflict);
+                            continue;
+                        };
+                        let current: i64 = row.try_get(0)?;
+                        let delivery: Option<String> = row.try_get(1)?;
+                        if matches!(delivery.as_deref(), Some("done" | "dead" | "expired")) {
+                            results.push(WakeResult::AlreadyDone);
+                            continue;
+                        }
+                        if c.new_state.is_some() && current != c.read_version {
+                            results.push(WakeResult::Conflict);
+                            continue;
+                        }
+                        let new_version = c.new_state.as_ref().map(|_| c.read_version + 1);
+                        let up = sqlx::query(UPSERT_DELIVERY_GUARDED)
+                            .bind(enc_id(c.tenant_id.0))
+                            .bind(enc_id(c.event_id.0))
+                            .bind(enc_id(c.instance_id.0))
+                            .bind(c.outcome.status.as_str())
+                            .bind(c.outcome.attempts)
+                            .bind(c.outcome.outcome.as_str())
+                            .bind(new_version)
+                            .bind(enc_ts(c.now))
+                            .execute(&mut *tx)
+                            .await?;
+                        if up.rows_affected() == 0 {
+                            results.push(WakeResult::AlreadyDone);
+                            continue;
+                        }
+                        let (Some(state), Some(version)) = (&c.new_state, new_version) else {
+                            results.push(WakeResult::Committed(current));
+                            continue;
+                        };
+                        sqlx::query(
+                            "UPDATE instances SET context_version = $3, wake_count = wake_count + 1, \
+                             last_woken_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+                        )
+                        .bind(enc_id(c.tenant_id.0))
+                        .bind(enc_id(c.instance_id.0))
+                        .bind(version)
+                        .bind(enc_ts(c.now))
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "INSERT INTO work_contexts (tenant_id, instance_id, version, state, event_id, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(enc_id(c.tenant_id.0))
+                        .bind(enc_id(c.instance_id.0))
+                        .bind(version)
+                        .bind(enc_json(state))
+                        .bind(enc_id(c.event_id.0))
+                        .bind(enc_ts(c.now))
+                        .execute(&mut *tx)
+                        .await?;
+                        results.push(WakeResult::Committed(version));
+                    }
+                    tx.commit().await?;
+                    Ok(results)
+                }
+
                 async fn commit_wake(&self, c: &WakeCommit) -> StoreResult<WakeResult> {
                     let new_version = c.new_state.as_ref().map(|_| c.read_version + 1);
                     let mut tx = begin(&self.writer).await?;

@@ -134,6 +134,9 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a wake atomically: delivery row, context version, instance counters.
     async fn commit_wake(&self, commit: &WakeCommit) -> StoreResult<WakeResult>;
 
+    /// Applies several wakes (of different instances) in one transaction, each with the same
+    /// rules as [`Store::commit_wake`]; a refused one writes nothing. Results are in input order.
+    async fn commit_wakes(&self, commits: &[WakeCommit]) -> StoreResult<Vec<WakeResult>>;
     /// Records a delivery as dead and files its dead letter, atomically.
     async fn insert_dead_letter(&self, dead: &DeadLetter) -> StoreResult<()>;
     /// Dead letters of one tenant, or of all tenants for an operator (`None`).

@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 type Db = Postgres;
 const POSITIONAL_PARAMS: bool = false;
+/// Locks the instance row a batched wake commit reads.
+const INSTANCE_LOCK: &str = " FOR UPDATE OF i";
 type DbRow = PgRow;
 
 const POOL_SIZE: u32 = 10;

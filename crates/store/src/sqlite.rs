@@ -14,6 +14,8 @@ use uuid::Uuid;
 
 type Db = Sqlite;
 const POSITIONAL_PARAMS: bool = true;
+/// No row locks in SQLite: a write transaction already excludes every other writer.
+const INSTANCE_LOCK: &str = "";
 type DbRow = SqliteRow;
 
 const POOL_SIZE: u32 = 4;

@@ -109,6 +109,7 @@ conformance!(
     dispatch_and_undispatched_events,
     commit_wake_happy_repeat_and_conflict,
     deferred_deliveries_are_listed_oldest_first,
+    batched_commits_decide_each_wake_alone,
     expire_deferred_marks_old_deliveries,
     dead_letters_insert_list_and_redrive_once,
     concurrent_commits_have_one_winner,
@@ -324,6 +325,40 @@ async fn dispatch_and_undispatched_events(store: DynStore) {
     let rec = store.get_event(acme, first_ids[0]).await.unwrap().unwrap();
     assert_eq!(rec.status, EventStatus::Dispatched);
     assert!(rec.accepted_at <= now());
+}
+
+async fn batched_commits_decide_each_wake_alone(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let quinn = instance(acme.id, InstanceStatus::Trial);
+    store.create_instance(&quinn).await.unwrap();
+    let (globex, _) = setup(&store, "Globex Retail").await;
+    let e1 = event(acme.id, "file.modified", "docs/vision.md", now());
+    let e2 = event(acme.id, "file.modified", "docs/roadmap.md", now());
+    store.insert_events(&[e1.clone(), e2.clone()]).await.unwrap();
+    assert_eq!(store.commit_wake(&wake(&vera, &e1, 0, Some(json!({"n": 1})), done("first"))).await.unwrap(), WakeResult::Committed(1));
+
+    let mut foreign = wake(&quinn, &e2, 0, Some(json!({"n": 9})), done("foreign"));
+    foreign.tenant_id = globex.id;
+    let batch = vec![
+        wake(&vera, &e1, 1, Some(json!({"n": 99})), done("repeat")), // already done
+        wake(&vera, &e2, 1, Some(json!({"n": 2})), done("second")),  // next version
+        wake(&quinn, &e1, 5, Some(json!({"n": 1})), done("stale")),  // read a version that is not current
+        wake(&quinn, &e2, 0, None, deferred()),                      // paused: delivery kept
+        foreign,                                                     // wrong tenant
+    ];
+    let results = store.commit_wakes(&batch).await.unwrap();
+    assert_eq!(
+        results,
+        vec![WakeResult::AlreadyDone, WakeResult::Committed(2), WakeResult::Conflict, WakeResult::Committed(0), WakeResult::Conflict]
+    );
+    let v = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((v.context_version, v.wake_count), (2, 2));
+    assert_eq!(store.latest_context(acme.id, vera.id).await.unwrap().unwrap().state, json!({"n": 2}));
+    let q = store.get_instance(acme.id, quinn.id).await.unwrap().unwrap();
+    assert_eq!((q.context_version, q.wake_count), (0, 0), "refused and deferred commits are not wakes");
+    assert_eq!(store.get_delivery(acme.id, e1.id, quinn.id).await.unwrap(), None, "a refused commit writes nothing");
+    assert_eq!(store.get_delivery(acme.id, e2.id, quinn.id).await.unwrap().unwrap().status, DeliveryStatus::Deferred);
+    assert_eq!(store.commit_wakes(&[]).await.unwrap(), vec![]);
 }
 
 async fn commit_wake_happy_repeat_and_conflict(store: DynStore) {
