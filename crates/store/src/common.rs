@@ -625,76 +625,11 @@ macro_rules! impl_store {
                 }
 
                 async fn commit_wake(&self, c: &WakeCommit) -> StoreResult<WakeResult> {
-                    let new_version = c.new_state.as_ref().map(|_| c.read_version + 1);
-                    let mut tx = begin(&self.writer).await?;
-                    // Write first: the guarded upsert takes the row lock (PostgreSQL) and refuses to
-                    // touch a terminal delivery, which is how a repeat is detected.
-                    let up = sqlx::query(UPSERT_DELIVERY_GUARDED)
-                        .bind(enc_id(c.tenant_id.0))
-                        .bind(enc_id(c.event_id.0))
-                        .bind(enc_id(c.instance_id.0))
-                        .bind(c.outcome.status.as_str())
-                        .bind(c.outcome.attempts)
-                        .bind(c.outcome.outcome.as_str())
-                        .bind(new_version)
-                        .bind(enc_ts(c.now))
-                        .execute(&mut *tx)
-                        .await?;
-                    if up.rows_affected() == 0 {
-                        tx.rollback().await?;
-                        return Ok(WakeResult::AlreadyDone);
-                    }
-                    let (Some(state), Some(version)) = (&c.new_state, new_version) else {
-                        let current = sqlx::query("SELECT context_version FROM instances WHERE tenant_id = $1 AND id = $2")
-                            .bind(enc_id(c.tenant_id.0))
-                            .bind(enc_id(c.instance_id.0))
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .map(|r| r.try_get::<i64, _>("context_version"))
-                            .transpose()?;
-                        tx.commit().await?;
-                        return Ok(WakeResult::Committed(current.unwrap_or(c.read_version)));
-                    };
-                    // Conditional on the version the wake read: in PostgreSQL a concurrent committer
-                    // makes this match no row once it commits, so exactly one wake wins.
-                    let bumped = sqlx::query(
-                        "UPDATE instances SET context_version = $3, wake_count = wake_count + 1, \
-                         last_woken_at = $4, updated_at = $4 \
-                         WHERE tenant_id = $1 AND id = $2 AND context_version = $5",
-                    )
-                    .bind(enc_id(c.tenant_id.0))
-                    .bind(enc_id(c.instance_id.0))
-                    .bind(version)
-                    .bind(enc_ts(c.now))
-                    .bind(c.read_version)
-                    .execute(&mut *tx)
-                    .await?;
-                    if bumped.rows_affected() != 1 {
-                        tx.rollback().await?;
-                        return Ok(WakeResult::Conflict);
-                    }
-                    let saved = sqlx::query(
-                        "INSERT INTO work_contexts (tenant_id, instance_id, version, state, event_id, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(enc_id(c.tenant_id.0))
-                    .bind(enc_id(c.instance_id.0))
-                    .bind(version)
-                    .bind(enc_json(state))
-                    .bind(enc_id(c.event_id.0))
-                    .bind(enc_ts(c.now))
-                    .execute(&mut *tx)
-                    .await;
-                    match saved {
-                        Ok(_) => {}
-                        Err(e) if is_unique_violation(&e) => {
-                            tx.rollback().await?;
-                            return Ok(WakeResult::Conflict);
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                    tx.commit().await?;
-                    Ok(WakeResult::Committed(version))
+                    let results = self.commit_wakes(std::slice::from_ref(c)).await?;
+                    results.into_iter().next().ok_or_else(|| StoreError::Corrupt {
+                        table: "deliveries",
+                        reason: "a commit of one wake returned no result".to_owned(),
+                    })
                 }
 
                 async fn insert_dead_letter(&self, d: &DeadLetter) -> StoreResult<()> {
