@@ -9,7 +9,7 @@ use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use waooaw_domain::{Event, EventType, Instance, InstanceId, InstanceStatus, NewEvent, Personality, Specialization, Tenant, TenantId};
+use waooaw_domain::{Event, EventType, Instance, InstanceStatus, NewEvent, Personality, Specialization, Tenant, TenantId};
 use waooaw_runtime::{Catalog, Runtime, RuntimeConfig, WakeInput, WakeProbe, WorkError, WorkFn, WorkOutput, WorkRegistry};
 
 #[derive(Clone, Copy, ValueEnum, Debug)]
@@ -108,19 +108,11 @@ async fn populate(store: &waooaw_store::DynStore, n: usize) -> Result<Vec<(Tenan
     let mut placed = Vec::with_capacity(n);
     for i in 0..n {
         let tenant = tenants[i / 10];
+        let personality = Personality { name: format!("Agent {i}"), ..Default::default() };
         let inst = Instance {
-            id: InstanceId::new(),
-            tenant_id: tenant,
-            specialization_id: format!("bench-{}", i % PATTERNS),
-            personality: Personality { name: format!("Agent {i}"), ..Default::default() },
             status: InstanceStatus::Active,
             hired_at: Some(now),
-            trial_ends_at: None,
-            wake_count: 0,
-            last_woken_at: None,
-            context_version: 0,
-            created_at: now,
-            updated_at: now,
+            ..Instance::on_trial(tenant, format!("bench-{}", i % PATTERNS), personality, now, None)
         };
         store.create_instance(&inst).await?;
         placed.push((tenant, i % PATTERNS));

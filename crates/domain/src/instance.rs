@@ -92,6 +92,30 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// A newly hired instance on trial (until `trial_ends_at`), not yet woken.
+    pub fn on_trial(
+        tenant_id: TenantId,
+        specialization_id: impl Into<String>,
+        personality: Personality,
+        now: DateTime<Utc>,
+        trial_ends_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id: InstanceId::new(),
+            tenant_id,
+            specialization_id: specialization_id.into(),
+            personality,
+            status: InstanceStatus::Trial,
+            hired_at: None,
+            trial_ends_at,
+            wake_count: 0,
+            last_woken_at: None,
+            context_version: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The status after `action`, or why it is not allowed.
     pub fn next_status(&self, action: LifecycleAction) -> Result<InstanceStatus, TransitionError> {
         use InstanceStatus::*;
@@ -122,19 +146,11 @@ mod tests {
 
     fn instance(status: InstanceStatus, hired: bool) -> Instance {
         let now = Utc::now();
+        let personality = Personality { name: "Vera".into(), ..Default::default() };
         Instance {
-            id: InstanceId::new(),
-            tenant_id: TenantId::new(),
-            specialization_id: "wowvision-prime".into(),
-            personality: Personality { name: "Vera".into(), ..Default::default() },
             status,
             hired_at: hired.then_some(now),
-            trial_ends_at: None,
-            wake_count: 0,
-            last_woken_at: None,
-            context_version: 0,
-            created_at: now,
-            updated_at: now,
+            ..Instance::on_trial(TenantId::new(), "wowvision-prime", personality, now, None)
         }
     }
 

@@ -13,9 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use waooaw_bus::{BusError, BusMessage, DynBus};
-use waooaw_domain::{
-    DeadLetter, Event, Instance, InstanceId, InstanceStatus, LifecycleAction, NewEvent, Personality, TenantId, TransitionError,
-};
+use waooaw_domain::{DeadLetter, Event, Instance, InstanceId, LifecycleAction, NewEvent, Personality, TenantId, TransitionError};
 use waooaw_store::{DynStore, InstanceRoute, StoreError};
 
 #[derive(Debug, Clone)]
@@ -216,20 +214,7 @@ impl Runtime {
             return Err(RuntimeError::Invalid("name must be 1..=100 characters".into()));
         }
         let now = Utc::now();
-        let instance = Instance {
-            id: InstanceId::new(),
-            tenant_id: tenant,
-            specialization_id: specialization_id.to_owned(),
-            personality,
-            status: InstanceStatus::Trial,
-            hired_at: None,
-            trial_ends_at: Some(now + self.shared.config.trial_length),
-            wake_count: 0,
-            last_woken_at: None,
-            context_version: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let instance = Instance::on_trial(tenant, specialization_id, personality, now, Some(now + self.shared.config.trial_length));
         self.shared.store.create_instance(&instance).await?;
         self.shared.registry.upsert(&route_of(&instance));
         Ok(instance)

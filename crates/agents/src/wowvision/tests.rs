@@ -1,6 +1,6 @@
 use super::*;
 use chrono::Utc;
-use waooaw_domain::{EventType, Instance, InstanceId, InstanceStatus, NewEvent, Personality, Specialization, TenantId};
+use waooaw_domain::{EventType, Instance, NewEvent, Personality, Specialization, TenantId};
 
 fn spec() -> Specialization {
     let text = include_str!("../../../../catalog/wowvision-prime.toml");
@@ -8,21 +8,7 @@ fn spec() -> Specialization {
 }
 
 fn instance(tenant: TenantId) -> Instance {
-    let now = Utc::now();
-    Instance {
-        id: InstanceId::new(),
-        tenant_id: tenant,
-        specialization_id: "wowvision-prime".into(),
-        personality: Personality { name: "Vera".into(), ..Default::default() },
-        status: InstanceStatus::Trial,
-        hired_at: None,
-        trial_ends_at: None,
-        wake_count: 0,
-        last_woken_at: None,
-        context_version: 0,
-        created_at: now,
-        updated_at: now,
-    }
+    Instance::on_trial(tenant, "wowvision-prime", Personality { name: "Vera".into(), ..Default::default() }, Utc::now(), None)
 }
 
 fn run(state: &Value, ty: &str, payload: Value) -> Result<WorkOutput, WorkError> {
