@@ -1,0 +1,156 @@
+//! Decisions: what an agent asks (`DecisionRequest`) and what the tiered engine answers
+//! (`Decision`). Pure types; the engine lives in `waooaw-decisions`.
+
+use crate::ids::{InstanceId, TenantId};
+use serde::{Deserialize, Serialize};
+
+/// What a decision says to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Approve,
+    Reject,
+    /// Do something, described by the decision's structured `fields`.
+    Act,
+    /// Not sure enough, or not allowed: a human decides.
+    Escalate,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 4] = [Self::Approve, Self::Reject, Self::Act, Self::Escalate];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+            Self::Act => "act",
+            Self::Escalate => "escalate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Which tier produced a decision, cheapest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    Constraint,
+    Cache,
+    Rules,
+    Memory,
+    Llm,
+    /// No tier could decide (or was allowed to): the conservative answer, usually escalate.
+    Fallback,
+}
+
+impl Method {
+    pub const ALL: [Method; 6] = [Self::Constraint, Self::Cache, Self::Rules, Self::Memory, Self::Llm, Self::Fallback];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Constraint => "constraint",
+            Self::Cache => "cache",
+            Self::Rules => "rules",
+            Self::Memory => "memory",
+            Self::Llm => "llm",
+            Self::Fallback => "fallback",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Urgency {
+    Low,
+    #[default]
+    Normal,
+    High,
+    Urgent,
+}
+
+/// A question an agent asks on a wake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRequest {
+    pub tenant_id: TenantId,
+    pub instance_id: InstanceId,
+    /// What kind of decision, dotted like event types: `pr.review`, `content.compliance`.
+    pub request_type: String,
+    /// The facts the decision is about. Rules read it by dotted path; `action`, when present,
+    /// names the action the agent proposes and is checked against the constraints.
+    pub context: serde_json::Value,
+    #[serde(default)]
+    pub urgency: Urgency,
+}
+
+/// Where a decision's evidence came from: a rule, a memory, a constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Citation {
+    /// `rule`, `memory`, `constraint`, `cache`, `human`.
+    pub kind: String,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub excerpt: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// Structured details of the verdict (for `act`: what to do).
+    #[serde(default)]
+    pub fields: serde_json::Value,
+    pub reason: String,
+    /// 0..=1.
+    pub confidence: f64,
+    #[serde(default)]
+    pub citations: Vec<Citation>,
+    pub method: Method,
+    pub cost_usd: f64,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub duration_us: u64,
+}
+
+impl Decision {
+    /// A decision that cost nothing outside this process.
+    pub fn free(verdict: Verdict, reason: impl Into<String>, confidence: f64, method: Method) -> Self {
+        Self {
+            verdict,
+            fields: serde_json::Value::Null,
+            reason: reason.into(),
+            confidence,
+            citations: Vec::new(),
+            method,
+            cost_usd: 0.0,
+            tokens_in: 0,
+            tokens_out: 0,
+            model: None,
+            duration_us: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for v in Verdict::ALL {
+            assert_eq!(Verdict::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(v.as_str()));
+        }
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(Verdict::parse("maybe"), None);
+    }
+}
