@@ -164,6 +164,14 @@ pub enum InstancesCmd {
         #[arg(long, default_value = "")]
         escalation_contact: String,
     },
+    /// Keep the agent after its trial: trial becomes active.
+    Hire {
+        #[command(flatten)]
+        conn: Conn,
+        #[arg(long)]
+        tenant: String,
+        id: String,
+    },
     Pause {
         #[command(flatten)]
         conn: Conn,
@@ -197,6 +205,9 @@ impl InstancesCmd {
                 let body = json!({"tenant_id": tenant, "specialization_id": specialization, "name": name, "role_title": role_title,
                     "industry": industry, "tone": tone, "focus_areas": focus_areas, "escalation_contact": escalation_contact});
                 conn.call(Method::POST, "/v1/instances", Some(body)).await?
+            }
+            Self::Hire { conn, tenant, id } => {
+                conn.call(Method::POST, &format!("/v1/instances/{id}/hire?tenant_id={tenant}"), None).await?
             }
             Self::Pause { conn, tenant, id } => {
                 conn.call(Method::POST, &format!("/v1/instances/{id}/pause?tenant_id={tenant}"), None).await?

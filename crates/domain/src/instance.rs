@@ -35,6 +35,8 @@ impl InstanceStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LifecycleAction {
+    /// The customer keeps the agent after its trial: trial becomes active, `hired_at` is set.
+    Hire,
     Pause,
     Resume,
     Retire,
@@ -43,6 +45,7 @@ pub enum LifecycleAction {
 impl LifecycleAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Hire => "hire",
             Self::Pause => "pause",
             Self::Resume => "resume",
             Self::Retire => "retire",
@@ -120,6 +123,7 @@ impl Instance {
     pub fn next_status(&self, action: LifecycleAction) -> Result<InstanceStatus, TransitionError> {
         use InstanceStatus::*;
         let next = match (action, self.status) {
+            (LifecycleAction::Hire, Trial) => Some(Active),
             (LifecycleAction::Pause, Trial | Active) => Some(Paused),
             (LifecycleAction::Resume, Paused) => Some(if self.hired_at.is_some() { Active } else { Trial }),
             (LifecycleAction::Retire, Trial | Active | Paused) => Some(Retired),
@@ -164,5 +168,8 @@ mod tests {
         let err = instance(Retired, true).next_status(LifecycleAction::Resume).unwrap_err();
         assert_eq!(err.to_string(), "cannot resume an instance that is retired");
         assert!(instance(Active, true).next_status(LifecycleAction::Resume).is_err());
+        assert_eq!(instance(Trial, false).next_status(LifecycleAction::Hire), Ok(Active));
+        assert!(instance(Active, true).next_status(LifecycleAction::Hire).is_err());
+        assert!(instance(Paused, false).next_status(LifecycleAction::Hire).is_err(), "resume first, then hire");
     }
 }

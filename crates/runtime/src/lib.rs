@@ -7,6 +7,8 @@
 //! - One wake at a time per instance: in-process by its queue ([`dispatch`]), across processes
 //!   by the context version check in `Store::commit_wake`.
 //! - A delivery's effect is saved once: the delivery row and the context commit together.
+//! - A commit is conditional on what its wake read, so cached reads ([`warm`]) are never trusted
+//!   blindly: a stale one loses the commit and the wake runs again from the store.
 
 pub mod catalog;
 mod commit;
@@ -17,6 +19,7 @@ mod registry;
 mod runtime;
 mod schedule;
 mod wake;
+mod warm;
 pub mod work;
 
 pub use catalog::{Catalog, CatalogError};

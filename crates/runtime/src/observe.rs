@@ -112,6 +112,19 @@ impl InternalEvent for EventsRecovered {
     }
 }
 
+pub struct ContextsPruned {
+    pub count: u64,
+}
+
+impl InternalEvent for ContextsPruned {
+    fn emit(self) {
+        if self.count > 0 {
+            tracing::info!(count = self.count, "pruned old work context versions");
+        }
+        metrics::counter!("waooaw_contexts_pruned_total").increment(self.count);
+    }
+}
+
 pub struct InfrastructureError<'a> {
     pub during: &'static str,
     pub error: &'a dyn std::fmt::Display,

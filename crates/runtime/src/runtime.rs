@@ -3,7 +3,7 @@
 use crate::catalog::Catalog;
 use crate::dispatch::Dispatcher;
 use crate::ingest::{IngestError, Ingestor};
-use crate::observe::{EventsRecovered, InfrastructureError, InternalEvent};
+use crate::observe::{ContextsPruned, EventsRecovered, InfrastructureError, InternalEvent};
 use crate::registry::Registry;
 use crate::work::WorkRegistry;
 use chrono::Utc;
@@ -31,6 +31,10 @@ pub struct RuntimeConfig {
     /// Whether other processes share the store (routes are then re-read when stale).
     pub shared_store: bool,
     pub trial_length: chrono::Duration,
+    /// Context versions kept per instance (older ones are pruned with recovery's pass).
+    pub contexts_kept: i64,
+    /// How many recently woken instances keep their identity and context in memory.
+    pub warm_instances: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -44,6 +48,8 @@ impl Default for RuntimeConfig {
             recovery_interval: Duration::from_secs(60),
             shared_store: false,
             trial_length: chrono::Duration::days(7),
+            contexts_kept: 20,
+            warm_instances: 20_000,
         }
     }
 }
@@ -82,6 +88,7 @@ pub(crate) struct Shared {
     pub config: RuntimeConfig,
     pub probe: Option<Arc<dyn WakeProbe>>,
     pub committer: crate::commit::Committer,
+    pub warm: crate::warm::WarmInstances,
 }
 
 pub struct Runtime {
@@ -115,7 +122,8 @@ impl Runtime {
             }
         }
         let (committer, committer_task) = crate::commit::Committer::start(store.clone());
-        let shared = Arc::new(Shared { store: store.clone(), bus: bus.clone(), catalog, work, registry, config, probe, committer });
+        let warm = crate::warm::WarmInstances::new(config.warm_instances);
+        let shared = Arc::new(Shared { store: store.clone(), bus: bus.clone(), catalog, work, registry, config, probe, committer, warm });
         let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());
         let (dispatcher, finisher_task) = Dispatcher::new(shared.clone());
         let (stop, stop_rx) = watch::channel(false);
@@ -228,6 +236,7 @@ impl Runtime {
             store.get_instance(tenant, id).await?.ok_or_else(|| RuntimeError::NotFound { what: "instance", id: id.to_string() })?;
         let next = current.next_status(action)?;
         let updated = store.transition_instance(tenant, id, current.status, next, Utc::now()).await?.ok_or(RuntimeError::Concurrent(id))?;
+        self.shared.warm.forget(&id);
         self.shared.registry.upsert(&route_of(&updated));
         if action == LifecycleAction::Resume {
             self.deliver_deferred(tenant, id).await?;
@@ -311,6 +320,10 @@ async fn recover_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             }
         }
         first = false;
+        match shared.store.prune_contexts(shared.config.contexts_kept).await {
+            Ok(count) => ContextsPruned { count }.emit(),
+            Err(e) => InfrastructureError { during: "context pruning", error: &e }.emit(),
+        }
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(shared.config.recovery_interval) => {}

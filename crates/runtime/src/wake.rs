@@ -7,7 +7,9 @@ use crate::work::{WakeInput, WorkError};
 use chrono::Utc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
-use waooaw_domain::{DeadLetter, DeliveryOutcome, DeliveryStatus, Event, InstanceId};
+use crate::warm::WarmInstance;
+use std::sync::Arc;
+use waooaw_domain::{DeadLetter, DeliveryOutcome, DeliveryStatus, Event, InstanceId, TenantId};
 use waooaw_store::{StoreError, WakeCommit, WakeResult};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,9 +27,34 @@ pub(crate) enum WakeOutcome {
 }
 
 enum Restored {
-    Ready(Box<waooaw_domain::Instance>, std::sync::Arc<waooaw_domain::Specialization>),
+    Ready(Arc<WarmInstance>),
     AlreadyDone,
     Skip(&'static str),
+}
+
+/// The cold path of steps 1-3: four reads, then the instance is warm.
+async fn restore(shared: &Shared, tenant: TenantId, instance_id: InstanceId, event: &Event) -> Result<Restored, StoreError> {
+    let store = &shared.store;
+    let Some(instance) = store.get_instance(tenant, instance_id).instrument(tracing::info_span!("restore_identity")).await? else {
+        return Ok(Restored::Skip("no such instance in the event's tenant"));
+    };
+    // A repeated delivery stops here, before its work runs a second time. (On the warm path a
+    // repeat is caught by the commit instead: its effect is still saved once.)
+    if let Some(d) = store.get_delivery(tenant, event.id, instance_id).await?
+        && matches!(d.status, DeliveryStatus::Done | DeliveryStatus::Dead | DeliveryStatus::Expired)
+    {
+        return Ok(Restored::AlreadyDone);
+    }
+    let context = store.latest_context(tenant, instance_id).instrument(tracing::info_span!("load_context")).await?;
+    let state = context
+        .filter(|c| c.version == instance.context_version)
+        .map(|c| c.state)
+        .unwrap_or_else(|| serde_json::json!({}));
+    let pending =
+        store.count_deliveries(tenant, instance_id, DeliveryStatus::Deferred).instrument(tracing::info_span!("check_pending")).await?;
+    let warm = Arc::new(WarmInstance { instance, state, pending: usize::try_from(pending).unwrap_or(0) });
+    shared.warm.put_arc(warm.clone());
+    Ok(Restored::Ready(warm))
 }
 
 /// Wakes that lose the optimistic version check (another process saved first) run again.
@@ -64,28 +91,20 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     let tenant = event.tenant_id;
     let step = |step: &'static str, detail: &str| WakeStep { instance_id, event_id: event.id, step, detail }.emit();
 
-    // 1. Restore identity: the instance's personality and its specialization.
-    let restored = async {
-        let Some(instance) = store.get_instance(tenant, instance_id).await? else {
-            return Ok(Restored::Skip("no such instance in the event's tenant"));
-        };
-        let Some(spec) = shared.catalog.get(&instance.specialization_id).cloned() else {
-            return Ok(Restored::Skip("specialization not in the catalog"));
-        };
-        // A repeated delivery stops here, before its work runs a second time.
-        if let Some(d) = store.get_delivery(tenant, event.id, instance_id).await?
-            && matches!(d.status, DeliveryStatus::Done | DeliveryStatus::Dead | DeliveryStatus::Expired)
-        {
-            return Ok(Restored::AlreadyDone);
-        }
-        Ok::<_, StoreError>(Restored::Ready(Box::new(instance), spec))
-    }
-    .instrument(tracing::info_span!("restore_identity"))
-    .await?;
-    let (instance, spec) = match restored {
-        Restored::Ready(instance, spec) => (*instance, spec),
-        Restored::AlreadyDone => return Ok(Some(WakeOutcome::AlreadyDone)),
-        Restored::Skip(why) => return Ok(Some(WakeOutcome::Skipped(why))),
+    // 1-3. Restore identity, load the context and count pending deliveries: from the warm
+    // cache when the instance woke recently here, else from the store.
+    let warm = match shared.warm.get(&instance_id) {
+        Some(warm) if warm.instance.tenant_id == tenant => warm,
+        Some(_) => return Ok(Some(WakeOutcome::Skipped("no such instance in the event's tenant"))),
+        None => match restore(shared, tenant, instance_id, event).await? {
+            Restored::Ready(warm) => warm,
+            Restored::AlreadyDone => return Ok(Some(WakeOutcome::AlreadyDone)),
+            Restored::Skip(why) => return Ok(Some(WakeOutcome::Skipped(why))),
+        },
+    };
+    let instance = &warm.instance;
+    let Some(spec) = shared.catalog.get(&instance.specialization_id).cloned() else {
+        return Ok(Some(WakeOutcome::Skipped("specialization not in the catalog")));
     };
     step("restore_identity", &spec.id);
     if instance.status == waooaw_domain::InstanceStatus::Retired {
@@ -103,23 +122,26 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
         };
         return Ok(Some(match shared.committer.commit(commit).await? {
             WakeResult::AlreadyDone => WakeOutcome::AlreadyDone,
-            _ => {
+            WakeResult::Conflict => {
+                shared.warm.forget(&instance_id);
+                return Ok(None);
+            }
+            WakeResult::Committed(_) => {
                 DeliveryDeferred { tenant_id: tenant, instance_id, event_id: event.id, specialization: &spec.id }.emit();
                 WakeOutcome::Deferred
             }
         }));
     }
-
-    // 2. Load context: the snapshot the previous wake saved.
-    let context = store.latest_context(tenant, instance_id).instrument(tracing::info_span!("load_context")).await?;
     let read_version = instance.context_version;
-    let state = context.filter(|c| c.version == read_version).map(|c| c.state).unwrap_or_else(|| serde_json::json!({}));
+    let state = &warm.state;
     step("load_context", &format!("version {read_version}"));
-
-    // 3. Pending handoffs and messages: deliveries still waiting for this instance.
-    let pending =
-        store.count_deliveries(tenant, instance_id, DeliveryStatus::Deferred).instrument(tracing::info_span!("check_pending")).await?;
-    let pending = usize::try_from(pending).unwrap_or(0);
+    // Deferred deliveries exist only around a pause; while some were waiting, count afresh.
+    let pending = if warm.pending == 0 {
+        0
+    } else {
+        let n = store.count_deliveries(tenant, instance_id, DeliveryStatus::Deferred).instrument(tracing::info_span!("check_pending")).await?;
+        usize::try_from(n).unwrap_or(0)
+    };
     step("check_pending", &format!("{pending} waiting"));
 
     // 4. Apply learnings: what answers and feedback taught this instance, kept in its context.
@@ -136,7 +158,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     }
     let latency = (Utc::now() - event.timestamp).to_std().unwrap_or(Duration::ZERO);
     let started = Instant::now();
-    let input = WakeInput { spec: &spec, instance: &instance, event, state: &state, pending_deliveries: pending, learnings: &learnings };
+    let input = WakeInput { spec: &spec, instance, event, state, pending_deliveries: pending, learnings: &learnings };
     let mut attempt: i32 = 0;
     let output = loop {
         attempt += 1;
@@ -180,6 +202,8 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     step("execute_work", &output.summary);
 
     // 6. Save the context, the delivery and the counters together.
+    let commit_time = Utc::now();
+    let saved_state = output.state.clone();
     let commit = WakeCommit {
         tenant_id: tenant,
         instance_id,
@@ -187,11 +211,16 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
         read_version,
         new_state: Some(output.state),
         outcome: DeliveryOutcome { status: DeliveryStatus::Done, attempts: attempt, outcome: output.summary.clone() },
-        now: Utc::now(),
+        now: commit_time,
     };
     let saved = shared.committer.commit(commit).instrument(tracing::info_span!("save_context")).await?;
     Ok(match saved {
         WakeResult::Committed(version) => {
+            let mut instance = instance.clone();
+            instance.context_version = version;
+            instance.wake_count += 1;
+            instance.last_woken_at = Some(commit_time);
+            shared.warm.put(WarmInstance { instance, state: saved_state, pending });
             WakeCompleted {
                 tenant_id: tenant,
                 instance_id,
@@ -208,6 +237,9 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
             Some(WakeOutcome::Done { version })
         }
         WakeResult::AlreadyDone => Some(WakeOutcome::AlreadyDone),
-        WakeResult::Conflict => None,
+        WakeResult::Conflict => {
+            shared.warm.forget(&instance_id);
+            None
+        }
     })
 }

@@ -254,6 +254,58 @@ async fn schedules_tick_the_instances_that_declare_them(env: Env) {
     assert_eq!(instance(&env, &docs).await.wake_count, 0);
 }
 
+/// Another process (here: the store directly) saves a context and pauses the instance behind
+/// this runtime's back; the warm copy this runtime holds must not win.
+async fn changes_made_by_another_process_beat_the_warm_cache(env: Env) {
+    let t = tenant(&env, "Acme Health").await;
+    let docs = hire(&env, t, "docs-watcher", "Vera").await;
+    env.rt.publish(ev(t, "file.modified", json!({"path": "docs/one.md"}))).await.unwrap();
+    eventually("first wake", || async { instance(&env, &docs).await.wake_count == 1 }).await;
+
+    // Another process wakes Vera: version 2, which this runtime has not seen.
+    let elsewhere = ev(t, "file.modified", json!({"path": "docs/elsewhere.md"})).into_event(chrono::Utc::now()).unwrap();
+    env.store.insert_events(std::slice::from_ref(&elsewhere)).await.unwrap();
+    let commit = waooaw_store::WakeCommit {
+        tenant_id: t,
+        instance_id: docs.id,
+        event_id: elsewhere.id,
+        read_version: 1,
+        new_state: Some(json!({"seen": ["file.modified docs/one.md", "file.modified docs/elsewhere.md"]})),
+        outcome: waooaw_domain::DeliveryOutcome { status: DeliveryStatus::Done, attempts: 1, outcome: "elsewhere".into() },
+        now: chrono::Utc::now(),
+    };
+    assert_eq!(env.store.commit_wake(&commit).await.unwrap(), waooaw_store::WakeResult::Committed(2));
+    env.rt.publish(ev(t, "file.modified", json!({"path": "docs/two.md"}))).await.unwrap();
+    eventually("third wake built on the other process's context", || async { instance(&env, &docs).await.wake_count == 3 }).await;
+    assert_eq!(seen(&env, &docs).await, vec!["file.modified docs/one.md", "file.modified docs/elsewhere.md", "file.modified docs/two.md"]);
+
+    // Another process pauses Vera: this runtime's next delivery must be deferred, not run.
+    let now = chrono::Utc::now();
+    env.store.transition_instance(t, docs.id, InstanceStatus::Trial, InstanceStatus::Paused, now).await.unwrap().expect("paused");
+    let missed = env.rt.publish(ev(t, "file.modified", json!({"path": "docs/three.md"}))).await.unwrap();
+    eventually("delivery deferred", || async {
+        env.store.get_delivery(t, missed.id, docs.id).await.unwrap().is_some_and(|d| d.status == DeliveryStatus::Deferred)
+    })
+    .await;
+    assert_eq!(instance(&env, &docs).await.wake_count, 3, "a paused instance does no work");
+}
+
+async fn hiring_ends_the_trial(env: Env) {
+    let t = tenant(&env, "Acme Health").await;
+    let docs = hire(&env, t, "docs-watcher", "Vera").await;
+    assert_eq!((docs.status, docs.hired_at), (InstanceStatus::Trial, None));
+    let hired = env.rt.transition(t, docs.id, LifecycleAction::Hire).await.unwrap();
+    assert_eq!(hired.status, InstanceStatus::Active);
+    let hired_at = hired.hired_at.expect("hired_at set");
+    let again = env.rt.transition(t, docs.id, LifecycleAction::Hire).await;
+    assert!(matches!(again, Err(RuntimeError::Transition(_))), "{again:?}");
+    env.rt.transition(t, docs.id, LifecycleAction::Pause).await.unwrap();
+    let resumed = env.rt.transition(t, docs.id, LifecycleAction::Resume).await.unwrap();
+    assert_eq!((resumed.status, resumed.hired_at), (InstanceStatus::Active, Some(hired_at)));
+    env.rt.publish(ev(t, "file.modified", json!({"path": "docs/hired.md"}))).await.unwrap();
+    eventually("an active instance wakes", || async { instance(&env, &docs).await.wake_count == 1 }).await;
+}
+
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
         mod sqlite_inprocess {
@@ -294,4 +346,6 @@ on_both!(
     failing_work_is_retried_then_dead_lettered_and_redriven,
     repeated_deliveries_have_their_effect_once,
     schedules_tick_the_instances_that_declare_them,
+    changes_made_by_another_process_beat_the_warm_cache,
+    hiring_ends_the_trial,
 );

@@ -126,10 +126,11 @@ pub async fn transition_instance(
     Query(q): Q,
 ) -> Result<Json<Value>, ApiError> {
     let action = match action.as_str() {
+        "hire" => LifecycleAction::Hire,
         "pause" => LifecycleAction::Pause,
         "resume" => LifecycleAction::Resume,
         "retire" => LifecycleAction::Retire,
-        _ => return Err(ApiError::new(Code::RouteNotFound, format!("unknown instance action `{action}` (pause, resume, retire)"))),
+        _ => return Err(ApiError::new(Code::RouteNotFound, format!("unknown instance action `{action}` (hire, pause, resume, retire)"))),
     };
     let tenant: TenantId = query_param(&q, "tenant_id")?;
     let id: InstanceId = parse_id(&id)?;

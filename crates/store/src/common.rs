@@ -349,7 +349,8 @@ macro_rules! impl_store {
                     now: DateTime<Utc>,
                 ) -> StoreResult<Option<Instance>> {
                     let sql = format!(
-                        "UPDATE instances SET status = $4, updated_at = $5 \
+                        "UPDATE instances SET status = $4, updated_at = $5, \
+                         hired_at = COALESCE(hired_at, CASE WHEN $4 = 'active' THEN $5 END) \
                          WHERE tenant_id = $1 AND id = $2 AND status = $3 RETURNING {INSTANCE_COLS}"
                     );
                     sqlx::query(&sql)
@@ -544,12 +545,24 @@ macro_rules! impl_store {
                     Ok(done.rows_affected())
                 }
 
+                async fn prune_contexts(&self, keep: i64) -> StoreResult<u64> {
+                    let done = sqlx::query(
+                        "DELETE FROM work_contexts WHERE EXISTS (SELECT 1 FROM instances i \
+                         WHERE i.tenant_id = work_contexts.tenant_id AND i.id = work_contexts.instance_id \
+                         AND work_contexts.version <= i.context_version - $1)",
+                    )
+                    .bind(keep.max(1))
+                    .execute(&self.writer)
+                    .await?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn commit_wakes(&self, commits: &[WakeCommit]) -> StoreResult<Vec<WakeResult>> {
                     // One transaction for the batch. Each commit first locks its instance row
                     // (PostgreSQL: FOR UPDATE; SQLite: the transaction holds the only write lock)
                     // and reads what decides its outcome, so a refused commit writes nothing.
                     let read_sql = format!(
-                        "SELECT i.context_version, d.status FROM instances i \
+                        "SELECT i.context_version, d.status, i.status FROM instances i \
                          LEFT JOIN deliveries d ON d.event_id = $3 AND d.instance_id = i.id \
                          WHERE i.tenant_id = $1 AND i.id = $2{INSTANCE_LOCK}"
                     );
@@ -572,7 +585,12 @@ macro_rules! impl_store {
                             results.push(WakeResult::AlreadyDone);
                             continue;
                         }
-                        if c.new_state.is_some() && current != c.read_version {
+                        // The wake decided from a status it read, perhaps from a cache: work
+                        // that ran needs the instance still awake, a deferral needs it asleep.
+                        let status: String = row.try_get(2)?;
+                        let awake = InstanceStatus::parse(&status).is_some_and(InstanceStatus::is_awake);
+                        let deferring = c.outcome.status == DeliveryStatus::Deferred;
+                        if (c.new_state.is_some() && (current != c.read_version || !awake)) || (deferring && awake) {
                             results.push(WakeResult::Conflict);
                             continue;
                         }

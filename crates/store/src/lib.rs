@@ -97,7 +97,8 @@ pub trait Store: Send + Sync + 'static {
     /// Platform-level, for recovery at start.
     async fn awake_with_deferred(&self) -> StoreResult<Vec<(TenantId, InstanceId)>>;
     /// Sets the status only if it is still `expected` (so two concurrent transitions cannot both
-    /// win); returns the updated instance, or `None` if the status had changed.
+    /// win); returns the updated instance, or `None` if the status had changed. Becoming
+    /// active sets `hired_at` the first time.
     async fn transition_instance(
         &self,
         tenant: TenantId,
@@ -131,6 +132,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Event>>;
     /// Marks deferred deliveries of events older than `cutoff` expired; returns how many.
     async fn expire_deferred(&self, tenant: TenantId, instance: InstanceId, cutoff: DateTime<Utc>) -> StoreResult<u64>;
+    /// Deletes context versions older than the newest `keep` of each instance (at least the
+    /// current one is always kept); returns how many rows went. Platform-level maintenance.
+    async fn prune_contexts(&self, keep: i64) -> StoreResult<u64>;
     /// Applies a wake atomically: delivery row, context version, instance counters.
     async fn commit_wake(&self, commit: &WakeCommit) -> StoreResult<WakeResult>;
 

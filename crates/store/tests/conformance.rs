@@ -114,6 +114,7 @@ conformance!(
     dead_letters_insert_list_and_redrive_once,
     concurrent_commits_have_one_winner,
     bulk_ingest_in_batches,
+    prune_contexts_keeps_the_newest,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -177,6 +178,11 @@ async fn setup(store: &DynStore, name: &str) -> (Tenant, Instance) {
     let i = instance(t.id, InstanceStatus::Trial);
     store.create_instance(&i).await.expect("create instance");
     (t, i)
+}
+
+/// Deferrals are for instances that are asleep: the commit refuses one for an awake instance.
+async fn set_status(store: &DynStore, i: &Instance, from: InstanceStatus, to: InstanceStatus) {
+    store.transition_instance(i.tenant_id, i.id, from, to, now()).await.unwrap().expect("transition");
 }
 
 fn done(outcome: &str) -> DeliveryOutcome {
@@ -264,6 +270,17 @@ async fn transition_is_conditional(store: DynStore) {
     assert_eq!(other, None, "wrong tenant cannot transition");
     let got = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
     assert_eq!(got, paused);
+
+    // Hiring (becoming active) stamps hired_at once; a later pause and resume keep it.
+    let resumed = store.transition_instance(acme.id, vera.id, InstanceStatus::Paused, InstanceStatus::Trial, later).await.unwrap().unwrap();
+    assert_eq!(resumed.hired_at, None, "back on trial: not hired yet");
+    let hired_at = later + Duration::seconds(1);
+    let hired = store.transition_instance(acme.id, vera.id, InstanceStatus::Trial, InstanceStatus::Active, hired_at).await.unwrap().unwrap();
+    assert_eq!(hired.hired_at, Some(hired_at));
+    let again = hired_at + Duration::seconds(1);
+    store.transition_instance(acme.id, vera.id, InstanceStatus::Active, InstanceStatus::Paused, again).await.unwrap().unwrap();
+    let back = store.transition_instance(acme.id, vera.id, InstanceStatus::Paused, InstanceStatus::Active, again).await.unwrap().unwrap();
+    assert_eq!(back.hired_at, Some(hired_at), "hired once");
 }
 
 async fn insert_events_batches_and_ignores_duplicates(store: DynStore) {
@@ -329,7 +346,7 @@ async fn dispatch_and_undispatched_events(store: DynStore) {
 
 async fn batched_commits_decide_each_wake_alone(store: DynStore) {
     let (acme, vera) = setup(&store, "Acme Health").await;
-    let quinn = instance(acme.id, InstanceStatus::Trial);
+    let quinn = instance(acme.id, InstanceStatus::Paused);
     store.create_instance(&quinn).await.unwrap();
     let (globex, _) = setup(&store, "Globex Retail").await;
     let e1 = event(acme.id, "file.modified", "docs/vision.md", now());
@@ -420,10 +437,15 @@ async fn deferred_deliveries_are_listed_oldest_first(store: DynStore) {
     let newer = event(acme.id, "pull_request.opened", "docs/roadmap.md", t0 + Duration::minutes(1));
     store.insert_events(&[newer.clone(), older.clone()]).await.unwrap();
 
+    let awake_deferral = wake(&vera, &older, 0, None, deferred());
+    assert_eq!(store.commit_wake(&awake_deferral).await.unwrap(), WakeResult::Conflict, "vera is awake: deliver, do not defer");
+    set_status(&store, &vera, InstanceStatus::Trial, InstanceStatus::Paused).await;
     for e in [&newer, &older] {
         let c = wake(&vera, e, 0, None, deferred());
         assert_eq!(store.commit_wake(&c).await.unwrap(), WakeResult::Committed(0));
     }
+    let asleep_work = wake(&vera, &older, 0, Some(json!({ "seen": 1 })), done("reviewed while paused"));
+    assert_eq!(store.commit_wake(&asleep_work).await.unwrap(), WakeResult::Conflict, "work needs an awake instance");
     let d = store.get_delivery(acme.id, older.id, vera.id).await.unwrap().unwrap();
     assert_eq!((d.status, d.context_version), (DeliveryStatus::Deferred, None));
     let unchanged = store.get_instance(acme.id, vera.id).await.unwrap().unwrap();
@@ -436,7 +458,9 @@ async fn deferred_deliveries_are_listed_oldest_first(store: DynStore) {
     assert!(store.deliveries_in_status(acme.id, vera.id, DeliveryStatus::Done, 10).await.unwrap().is_empty());
     assert_eq!(store.count_deliveries(acme.id, vera.id, DeliveryStatus::Deferred).await.unwrap(), 2);
     assert_eq!(store.count_deliveries(TenantId::new(), vera.id, DeliveryStatus::Deferred).await.unwrap(), 0);
-    // The instance is awake (`setup` makes it so) with deferred deliveries: recovery finds it.
+    assert!(!store.awake_with_deferred().await.unwrap().contains(&(acme.id, vera.id)), "still paused");
+    set_status(&store, &vera, InstanceStatus::Paused, InstanceStatus::Trial).await;
+    // The instance is awake again with deferred deliveries: recovery finds it.
     assert!(store.awake_with_deferred().await.unwrap().contains(&(acme.id, vera.id)));
 
     // On resume the deferred event is delivered for real.
@@ -452,9 +476,11 @@ async fn expire_deferred_marks_old_deliveries(store: DynStore) {
     let old = event(acme.id, "file.modified", "docs/vision.md", now() - Duration::days(10));
     let recent = event(acme.id, "file.modified", "docs/vision.md", now() - Duration::hours(1));
     store.insert_events(&[old.clone(), recent.clone()]).await.unwrap();
+    set_status(&store, &vera, InstanceStatus::Trial, InstanceStatus::Paused).await;
     for e in [&old, &recent] {
-        store.commit_wake(&wake(&vera, e, 0, None, deferred())).await.unwrap();
+        assert_eq!(store.commit_wake(&wake(&vera, e, 0, None, deferred())).await.unwrap(), WakeResult::Committed(0));
     }
+    set_status(&store, &vera, InstanceStatus::Paused, InstanceStatus::Trial).await;
     let cutoff = now() - Duration::days(7);
     assert_eq!(store.expire_deferred(TenantId::new(), vera.id, cutoff).await.unwrap(), 0, "wrong tenant");
     assert_eq!(store.expire_deferred(acme.id, vera.id, cutoff).await.unwrap(), 1);
@@ -474,8 +500,10 @@ async fn dead_letters_insert_list_and_redrive_once(store: DynStore) {
     let e2 = event(globex.id, "issue.opened", "ops/runbook.md", now());
     store.insert_events(&[e1.clone(), e2.clone()]).await.unwrap();
     // A failed attempt recorded first, then the dead letter overrides it.
+    set_status(&store, &vera, InstanceStatus::Trial, InstanceStatus::Paused).await;
     let c = wake(&vera, &e1, 0, None, DeliveryOutcome { status: DeliveryStatus::Deferred, attempts: 2, outcome: "retrying".into() });
-    store.commit_wake(&c).await.unwrap();
+    assert_eq!(store.commit_wake(&c).await.unwrap(), WakeResult::Committed(0));
+    set_status(&store, &vera, InstanceStatus::Paused, InstanceStatus::Trial).await;
 
     let dead = |i: &Instance, e: &Event, error: &str| DeadLetter {
         id: uuid::Uuid::now_v7(),
@@ -562,4 +590,31 @@ async fn bulk_ingest_in_batches(store: DynStore) {
     eprintln!("{}: inserted {total} events in batches of {batch}: {:.0} events/s", store.kind(), total as f64 / secs);
     let pending = store.undispatched_events(now() + Duration::seconds(5), total as i64 + 10).await.unwrap();
     assert_eq!(pending.len(), total);
+}
+
+async fn prune_contexts_keeps_the_newest(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let (_globex, otto) = setup(&store, "Globex Logistics").await;
+    let mut events = Vec::new();
+    for n in 0..5 {
+        events.push(event(acme.id, "file.modified", &format!("docs/page-{n}.md"), now()));
+    }
+    let otto_event = event(otto.tenant_id, "issue.opened", "ops/runbook.md", now());
+    store.insert_events(&events).await.unwrap();
+    store.insert_events(std::slice::from_ref(&otto_event)).await.unwrap();
+    for (n, e) in events.iter().enumerate() {
+        let v = i64::try_from(n).unwrap();
+        assert_eq!(store.commit_wake(&wake(&vera, e, v, Some(json!({ "n": n })), done("seen"))).await.unwrap(), WakeResult::Committed(v + 1));
+    }
+    assert_eq!(store.commit_wake(&wake(&otto, &otto_event, 0, Some(json!({ "n": 0 })), done("seen"))).await.unwrap(), WakeResult::Committed(1));
+
+    // vera has versions 1..=5, otto has 1: keeping 2 drops vera's 1..=3 only.
+    assert_eq!(store.prune_contexts(2).await.unwrap(), 3);
+    assert_eq!(store.prune_contexts(2).await.unwrap(), 0, "nothing left to prune");
+    let latest = store.latest_context(acme.id, vera.id).await.unwrap().unwrap();
+    assert_eq!((latest.version, latest.state), (5, json!({ "n": 4 })));
+    assert_eq!(store.latest_context(otto.tenant_id, otto.id).await.unwrap().unwrap().version, 1);
+    // Keeping 0 is treated as 1: the current context is never pruned.
+    assert_eq!(store.prune_contexts(0).await.unwrap(), 1);
+    assert_eq!(store.latest_context(acme.id, vera.id).await.unwrap().unwrap().version, 5);
 }
