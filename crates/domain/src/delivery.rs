@@ -28,6 +28,11 @@ impl DeliveryStatus {
         }
     }
 
+    /// Whether a repeat of this delivery is skipped.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Deferred)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         [Self::Done, Self::Deferred, Self::Dead, Self::Expired].into_iter().find(|x| x.as_str() == s)
     }

@@ -27,15 +27,6 @@ pub(crate) const EVENT_COLS: &str =
 pub(crate) const DELIVERY_COLS: &str = "tenant_id, event_id, instance_id, status, attempts, outcome, context_version, updated_at";
 pub(crate) const DEAD_LETTER_COLS: &str = "id, tenant_id, event_id, instance_id, event_type, error, attempts, created_at, redriven_at";
 
-/// Upsert of a delivery that never overwrites a terminal one (done, dead, expired): zero rows
-/// affected means the event was already handled for that instance.
-pub(crate) const UPSERT_DELIVERY_GUARDED: &str = "INSERT INTO deliveries \
-     (tenant_id, event_id, instance_id, status, attempts, outcome, context_version, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-     ON CONFLICT (event_id, instance_id) DO UPDATE SET status = excluded.status, attempts = excluded.attempts, \
-     outcome = excluded.outcome, context_version = excluded.context_version, updated_at = excluded.updated_at \
-     WHERE deliveries.status NOT IN ('done', 'dead', 'expired') AND deliveries.tenant_id = excluded.tenant_id";
-
 /// Upsert of a delivery as dead, whatever it was (the dead letter is the authority).
 pub(crate) const UPSERT_DELIVERY_DEAD: &str = "INSERT INTO deliveries \
      (tenant_id, event_id, instance_id, status, attempts, outcome, context_version, updated_at) \
@@ -209,6 +200,10 @@ macro_rules! impl_store {
 
             fn unique_as_conflict(e: sqlx::Error, what: String) -> StoreError {
                 if is_unique_violation(&e) { StoreError::Conflict(what) } else { StoreError::Database(e) }
+            }
+
+            impl $store {
+                crate::wake_commit::commit_wakes_impl!();
             }
 
             #[async_trait]
@@ -558,88 +553,7 @@ macro_rules! impl_store {
                 }
 
                 async fn commit_wakes(&self, commits: &[WakeCommit]) -> StoreResult<Vec<WakeResult>> {
-                    // One transaction for the batch. Each commit first locks its instance row
-                    // (PostgreSQL: FOR UPDATE; SQLite: the transaction holds the only write lock)
-                    // and reads what decides its outcome, so a refused commit writes nothing.
-                    let read_sql = format!(
-                        "SELECT i.context_version, d.status, i.status FROM instances i \
-                         LEFT JOIN deliveries d ON d.event_id = $3 AND d.instance_id = i.id \
-                         WHERE i.tenant_id = $1 AND i.id = $2{INSTANCE_LOCK}"
-                    );
-                    let mut tx = begin(&self.writer).await?;
-                    let mut results = Vec::with_capacity(commits.len());
-                    for c in commits {
-                        let row = sqlx::query(&read_sql)
-                            .bind(enc_id(c.tenant_id.0))
-                            .bind(enc_id(c.instance_id.0))
-                            .bind(enc_id(c.event_id.0))
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        let Some(row) = row else {
-                            results.push(WakeResult::Conflict);
-                            continue;
-                        };
-                        let current: i64 = row.try_get(0)?;
-                        let delivery: Option<String> = row.try_get(1)?;
-                        if matches!(delivery.as_deref(), Some("done" | "dead" | "expired")) {
-                            results.push(WakeResult::AlreadyDone);
-                            continue;
-                        }
-                        // The wake decided from a status it read, perhaps from a cache: work
-                        // that ran needs the instance still awake, a deferral needs it asleep.
-                        let status: String = row.try_get(2)?;
-                        let awake = InstanceStatus::parse(&status).is_some_and(InstanceStatus::is_awake);
-                        let deferring = c.outcome.status == DeliveryStatus::Deferred;
-                        if (c.new_state.is_some() && (current != c.read_version || !awake)) || (deferring && awake) {
-                            results.push(WakeResult::Conflict);
-                            continue;
-                        }
-                        let new_version = c.new_state.as_ref().map(|_| c.read_version + 1);
-                        let up = sqlx::query(UPSERT_DELIVERY_GUARDED)
-                            .bind(enc_id(c.tenant_id.0))
-                            .bind(enc_id(c.event_id.0))
-                            .bind(enc_id(c.instance_id.0))
-                            .bind(c.outcome.status.as_str())
-                            .bind(c.outcome.attempts)
-                            .bind(c.outcome.outcome.as_str())
-                            .bind(new_version)
-                            .bind(enc_ts(c.now))
-                            .execute(&mut *tx)
-                            .await?;
-                        if up.rows_affected() == 0 {
-                            results.push(WakeResult::AlreadyDone);
-                            continue;
-                        }
-                        let (Some(state), Some(version)) = (&c.new_state, new_version) else {
-                            results.push(WakeResult::Committed(current));
-                            continue;
-                        };
-                        sqlx::query(
-                            "UPDATE instances SET context_version = $3, wake_count = wake_count + 1, \
-                             last_woken_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
-                        )
-                        .bind(enc_id(c.tenant_id.0))
-                        .bind(enc_id(c.instance_id.0))
-                        .bind(version)
-                        .bind(enc_ts(c.now))
-                        .execute(&mut *tx)
-                        .await?;
-                        sqlx::query(
-                            "INSERT INTO work_contexts (tenant_id, instance_id, version, state, event_id, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6)",
-                        )
-                        .bind(enc_id(c.tenant_id.0))
-                        .bind(enc_id(c.instance_id.0))
-                        .bind(version)
-                        .bind(enc_json(state))
-                        .bind(enc_id(c.event_id.0))
-                        .bind(enc_ts(c.now))
-                        .execute(&mut *tx)
-                        .await?;
-                        results.push(WakeResult::Committed(version));
-                    }
-                    tx.commit().await?;
-                    Ok(results)
+                    self.commit_wakes_batched(commits).await
                 }
 
                 async fn commit_wake(&self, c: &WakeCommit) -> StoreResult<WakeResult> {

@@ -9,6 +9,7 @@ mod common;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
+mod wake_commit;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
