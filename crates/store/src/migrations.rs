@@ -14,10 +14,11 @@ pub(crate) struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: r#"
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: r#"
 CREATE TABLE tenants (
     id              TEXT PRIMARY KEY NOT NULL,
     name            TEXT NOT NULL,
@@ -99,12 +100,15 @@ CREATE TABLE dead_letters (
 );
 CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
 "#,
-}];
+    },
+    Migration { version: 2, name: "hot-path indexes", sql: HOT_PATH_INDEXES },
+];
 
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: r#"
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: r#"
 CREATE TABLE tenants (
     id              UUID PRIMARY KEY,
     name            TEXT NOT NULL,
@@ -186,7 +190,19 @@ CREATE TABLE dead_letters (
 );
 CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
 "#,
-}];
+    },
+    Migration { version: 2, name: "hot-path indexes", sql: HOT_PATH_INDEXES },
+];
+
+/// Indexes on the hot write path cost a page write per row; these keep only the rows that the
+/// queries look for (undispatched events, deferred deliveries) and drop an index no query uses.
+const HOT_PATH_INDEXES: &str = r#"
+DROP INDEX events_tenant;
+DROP INDEX events_status_accepted;
+CREATE INDEX events_undispatched ON events (accepted_at) WHERE status = 'accepted';
+DROP INDEX deliveries_instance_status;
+CREATE INDEX deliveries_deferred ON deliveries (tenant_id, instance_id) WHERE status = 'deferred';
+"#;
 
 fn failed(m: &Migration, source: sqlx::Error) -> StoreError {
     StoreError::Migration { version: m.version, name: m.name, source }

@@ -21,7 +21,9 @@ pub(crate) struct InstanceNow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Apply; for a wake that ran, the new context version.
-    Apply { new_version: Option<i64> },
+    Apply {
+        new_version: Option<i64>,
+    },
     AlreadyDone,
     Conflict,
 }

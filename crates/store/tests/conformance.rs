@@ -275,7 +275,8 @@ async fn transition_is_conditional(store: DynStore) {
     let resumed = store.transition_instance(acme.id, vera.id, InstanceStatus::Paused, InstanceStatus::Trial, later).await.unwrap().unwrap();
     assert_eq!(resumed.hired_at, None, "back on trial: not hired yet");
     let hired_at = later + Duration::seconds(1);
-    let hired = store.transition_instance(acme.id, vera.id, InstanceStatus::Trial, InstanceStatus::Active, hired_at).await.unwrap().unwrap();
+    let hired =
+        store.transition_instance(acme.id, vera.id, InstanceStatus::Trial, InstanceStatus::Active, hired_at).await.unwrap().unwrap();
     assert_eq!(hired.hired_at, Some(hired_at));
     let again = hired_at + Duration::seconds(1);
     store.transition_instance(acme.id, vera.id, InstanceStatus::Active, InstanceStatus::Paused, again).await.unwrap().unwrap();
@@ -604,9 +605,15 @@ async fn prune_contexts_keeps_the_newest(store: DynStore) {
     store.insert_events(std::slice::from_ref(&otto_event)).await.unwrap();
     for (n, e) in events.iter().enumerate() {
         let v = i64::try_from(n).unwrap();
-        assert_eq!(store.commit_wake(&wake(&vera, e, v, Some(json!({ "n": n })), done("seen"))).await.unwrap(), WakeResult::Committed(v + 1));
+        assert_eq!(
+            store.commit_wake(&wake(&vera, e, v, Some(json!({ "n": n })), done("seen"))).await.unwrap(),
+            WakeResult::Committed(v + 1)
+        );
     }
-    assert_eq!(store.commit_wake(&wake(&otto, &otto_event, 0, Some(json!({ "n": 0 })), done("seen"))).await.unwrap(), WakeResult::Committed(1));
+    assert_eq!(
+        store.commit_wake(&wake(&otto, &otto_event, 0, Some(json!({ "n": 0 })), done("seen"))).await.unwrap(),
+        WakeResult::Committed(1)
+    );
 
     // vera has versions 1..=5, otto has 1: keeping 2 drops vera's 1..=3 only.
     assert_eq!(store.prune_contexts(2).await.unwrap(), 3);
