@@ -7,6 +7,7 @@ pub mod event;
 pub mod ids;
 pub mod instance;
 pub mod pattern;
+pub mod rules;
 pub mod spec;
 pub mod tenant;
 
@@ -16,5 +17,6 @@ pub use event::{Event, EventError, EventStatus, EventType, NewEvent, Priority};
 pub use ids::{EventId, IdError, InstanceId, TenantId};
 pub use instance::{Instance, InstanceStatus, LifecycleAction, Personality, TransitionError, WorkContext};
 pub use pattern::{Pattern, PatternError, SubscriptionIndex};
+pub use rules::{Condition, Rule, RuleMatch, RuleSet};
 pub use spec::{Budget, Constraint, SpecError, SpecType, Specialization, WakeFilter};
 pub use tenant::Tenant;

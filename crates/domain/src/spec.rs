@@ -5,6 +5,7 @@
 
 use crate::event::EventType;
 use crate::pattern::Pattern;
+use crate::rules::{self, RawRule, RuleSet};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -122,6 +123,8 @@ pub struct Specialization {
     pub work: String,
     /// Agent-specific settings handed to the work function.
     pub settings: serde_json::Value,
+    /// The `[[rules]]` the rules tier of the decision engine applies, in file order.
+    pub rules: RuleSet,
 }
 
 fn ser_patterns<S: serde::Serializer>(p: &[Pattern], s: S) -> Result<S::Ok, S::Error> {
@@ -150,6 +153,8 @@ struct RawSpec {
     work: Spanned<String>,
     #[serde(default)]
     settings: Option<toml::Table>,
+    #[serde(default)]
+    rules: Vec<RawRule>,
 }
 
 #[derive(Deserialize)]
@@ -166,14 +171,9 @@ impl Specialization {
     /// Parses and validates one spec file. `known_work` lists the work functions that exist, so
     /// a spec naming a missing one fails at load rather than at its first wake.
     pub fn from_toml(file: &str, text: &str, known_work: &[&str]) -> Result<Self, SpecError> {
-        let at = |span: std::ops::Range<usize>, reason: String| {
-            let (line, column) = line_col(text, span.start);
-            SpecError { file: file.to_owned(), line, column, reason }
-        };
-        let raw: RawSpec = toml::from_str(text).map_err(|e| {
-            let reason = e.message().to_owned();
-            at(e.span().unwrap_or(0..0), reason)
-        })?;
+        let src = Source { file, text };
+        let at = |span: std::ops::Range<usize>, reason: String| src.error(span, reason);
+        let raw: RawSpec = src.parse()?;
 
         let id_ok = !raw.id.get_ref().is_empty()
             && raw.id.get_ref().len() <= 64
@@ -224,6 +224,7 @@ impl Specialization {
             Some(t) => serde_json::to_value(t).map_err(|e| at(0..0, format!("settings: {e}")))?,
             None => serde_json::json!({}),
         };
+        let rules = rules::compile(src, raw.rules)?;
         Ok(Self {
             id: raw.id.into_inner(),
             name: raw.name,
@@ -240,6 +241,7 @@ impl Specialization {
             schedule,
             work: raw.work.into_inner(),
             settings,
+            rules,
         })
     }
 
@@ -256,6 +258,25 @@ impl fmt::Display for SpecType {
             Self::Specialist => "specialist",
             Self::Advisory => "advisory",
         })
+    }
+}
+
+/// A spec file's name and text, to turn byte spans into located errors.
+#[derive(Clone, Copy)]
+pub(crate) struct Source<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) text: &'a str,
+}
+
+impl Source<'_> {
+    pub(crate) fn error(&self, span: std::ops::Range<usize>, reason: impl Into<String>) -> SpecError {
+        let (line, column) = line_col(self.text, span.start);
+        SpecError { file: self.file.to_owned(), line, column, reason: reason.into() }
+    }
+
+    /// Deserializes the whole text, locating syntax and shape errors.
+    pub(crate) fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, SpecError> {
+        toml::from_str(self.text).map_err(|e| self.error(e.span().unwrap_or(0..0), e.message()))
     }
 }
 
@@ -319,5 +340,68 @@ schedule = "0 0 9 * * *"
 
         let e = Specialization::from_toml("w.toml", "id = ", &[]).unwrap_err();
         assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn rules_load_with_the_spec_and_locate_errors_in_the_whole_file() {
+        let with_rules =
+            format!("{GOOD}\n[[rules]]\nid = \"r\"\noutcome = \"approve\"\nreason = \"ok\"\nconfidence = 1\nwhen = {{ all = [] }}\n");
+        let s = Specialization::from_toml("w.toml", &with_rules, &["wowvision.watch"]).unwrap();
+        assert_eq!(s.rules.len(), 1);
+        assert_eq!(serde_json::to_value(&s).unwrap()["rules"][0]["id"], "r");
+        assert!(Specialization::from_toml("w.toml", GOOD, &["wowvision.watch"]).unwrap().rules.is_empty());
+
+        let bad = with_rules.replace("all = []", "field = \"x\", regex = \"[\"");
+        let e = Specialization::from_toml("w.toml", &bad, &["wowvision.watch"]).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line, e.column), ("w.toml", 20, 31), "{e}");
+        assert!(e.reason.contains("unclosed character class"), "{e}");
+    }
+
+    #[test]
+    fn the_catalog_guardian_rules_decide_typical_changes() {
+        use crate::decision::Verdict::{Approve, Escalate, Reject};
+        use serde_json::json;
+        let text = include_str!("../../../catalog/wowvision-prime.toml");
+        let s = Specialization::from_toml("wowvision-prime.toml", text, &["wowvision.watch"]).unwrap();
+        let decide = |ty: &str, ctx: serde_json::Value| s.rules.evaluate(ty, &ctx).map(|m| (m.rule_id, m.verdict));
+        let fm = json!({"title": "Onboarding", "owner": "docs-team"});
+        let cases = [
+            (
+                "file.change",
+                json!({"path": "vision/layer1/principles.md", "change": "modified"}),
+                Some(("escalate-layer1-change", Escalate)),
+            ),
+            (
+                "pr.review",
+                json!({"title": "docs: x", "files": ["docs/a.md", "vision/layer1/p.md"]}),
+                Some(("escalate-layer1-change", Escalate)),
+            ),
+            ("pr.review", json!({"title": "chore", "files": ["config/prod.pem"]}), Some(("reject-secret-files", Reject))),
+            ("file.change", json!({"path": ".env", "change": "created"}), Some(("reject-secret-files", Reject))),
+            (
+                "file.change",
+                json!({"path": "docs/guide/setup.md", "change": "created"}),
+                Some(("reject-docs-without-front-matter", Reject)),
+            ),
+            (
+                "file.change",
+                json!({"path": "docs/setup.md", "change": "modified", "front_matter": {"title": "Setup"}}),
+                Some(("reject-docs-without-front-matter", Reject)),
+            ),
+            (
+                "file.change",
+                json!({"path": "docs/guide/setup.md", "change": "modified", "front_matter": fm}),
+                Some(("approve-docs-with-front-matter", Approve)),
+            ),
+            ("file.change", json!({"path": "README.md", "change": "modified"}), None),
+            ("pr.review", json!({"title": "feat: big", "files": vec!["docs/a.md"; 60]}), Some(("escalate-large-pull-request", Escalate))),
+            ("pr.review", json!({"title": "docs(guide): typo", "files": ["docs/a.md"]}), Some(("approve-docs-fix-pull-request", Approve))),
+            ("pr.review", json!({"title": "docs: policy", "files": ["docs/a.md", "policies/p.md"]}), None),
+            ("pr.review", json!({"title": "feat: x", "files": ["docs/a.md"]}), None),
+            ("issue.triage", json!({"path": "vision/layer1/p.md"}), None),
+        ];
+        for (ty, ctx, want) in cases {
+            assert_eq!(decide(ty, ctx.clone()), want, "{ty} {ctx}");
+        }
     }
 }

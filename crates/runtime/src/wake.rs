@@ -3,12 +3,12 @@
 
 use crate::observe::{DeliveryDeferred, InternalEvent, WakeCompleted, WakeFailed, WakeStep};
 use crate::runtime::Shared;
+use crate::warm::WarmInstance;
 use crate::work::{WakeInput, WorkError};
 use chrono::Utc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
-use crate::warm::WarmInstance;
-use std::sync::Arc;
 use waooaw_domain::{DeadLetter, DeliveryOutcome, DeliveryStatus, Event, InstanceId, TenantId};
 use waooaw_store::{StoreError, WakeCommit, WakeResult};
 
@@ -46,10 +46,7 @@ async fn restore(shared: &Shared, tenant: TenantId, instance_id: InstanceId, eve
         return Ok(Restored::AlreadyDone);
     }
     let context = store.latest_context(tenant, instance_id).instrument(tracing::info_span!("load_context")).await?;
-    let state = context
-        .filter(|c| c.version == instance.context_version)
-        .map(|c| c.state)
-        .unwrap_or_else(|| serde_json::json!({}));
+    let state = context.filter(|c| c.version == instance.context_version).map(|c| c.state).unwrap_or_else(|| serde_json::json!({}));
     let pending =
         store.count_deliveries(tenant, instance_id, DeliveryStatus::Deferred).instrument(tracing::info_span!("check_pending")).await?;
     let warm = Arc::new(WarmInstance { instance, state, pending: usize::try_from(pending).unwrap_or(0) });
@@ -139,7 +136,8 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     let pending = if warm.pending == 0 {
         0
     } else {
-        let n = store.count_deliveries(tenant, instance_id, DeliveryStatus::Deferred).instrument(tracing::info_span!("check_pending")).await?;
+        let n =
+            store.count_deliveries(tenant, instance_id, DeliveryStatus::Deferred).instrument(tracing::info_span!("check_pending")).await?;
         usize::try_from(n).unwrap_or(0)
     };
     step("check_pending", &format!("{pending} waiting"));
