@@ -10,8 +10,15 @@ const DEFAULT_HISTORY: usize = 100;
 
 pub struct WatchChanges;
 
+#[async_trait::async_trait]
 impl WorkFn for WatchChanges {
-    fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+    async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+        self.watch(input)
+    }
+}
+
+impl WatchChanges {
+    fn watch(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
         let event = input.event;
         let mut state = match input.state {
             Value::Object(m) => Value::Object(m.clone()),

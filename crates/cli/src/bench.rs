@@ -51,8 +51,9 @@ const PATTERNS: usize = 50;
 /// The benchmark's work: does nothing but count, so the figures are the platform's own cost.
 struct CountWork(Arc<AtomicU64>);
 
+#[async_trait::async_trait]
 impl WorkFn for CountWork {
-    fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+    async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
         self.0.fetch_add(1, Ordering::Relaxed);
         let n = input.state.get("n").and_then(|v| v.as_u64()).unwrap_or(0);
         Ok(WorkOutput { state: json!({"n": n + 1}), summary: "counted".into() })
@@ -164,7 +165,7 @@ async fn wake(bus_kind: BusKind, redis_url: &str, instances: usize, events: usiz
     let mut work = WorkRegistry::default();
     work.register("bench.count", Arc::new(CountWork(counter.clone())));
     let probe = Arc::new(LatencyProbe(Mutex::new(Histogram::new(3)?)));
-    let rt = Runtime::start(RuntimeConfig::default(), store.clone(), bus.clone(), Arc::new(catalog()?), work, Some(probe.clone())).await?;
+    let rt = Runtime::start(RuntimeConfig::default(), store.clone(), bus.clone(), Arc::new(catalog()?), work, Some(probe.clone()), None).await?;
 
     // Phase 1: burst. 256 concurrent publishers, as fast as the runtime accepts.
     let started = Instant::now();
@@ -252,7 +253,7 @@ async fn idle(instances: usize, as_json: bool) -> Result<()> {
     let catalog = Arc::new(catalog()?);
     let bus: waooaw_bus::DynBus = Arc::new(waooaw_bus::inprocess::InProcessBus::new());
     let before = rss_bytes();
-    let rt = Runtime::start(RuntimeConfig::default(), store.clone(), bus, catalog, work, None).await?;
+    let rt = Runtime::start(RuntimeConfig::default(), store.clone(), bus, catalog, work, None, None).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let after = rss_bytes();
     let per = after.saturating_sub(before) as f64 / instances.max(1) as f64;

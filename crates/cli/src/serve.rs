@@ -65,7 +65,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let admin_token = admin_token(&cfg.data_dir)?;
 
     let config = RuntimeConfig { shared_store: cfg.redis_url.is_some() || cfg.database_url.is_some(), ..Default::default() };
-    let runtime = Runtime::start(config, store.clone(), bus.clone(), catalog.clone(), work, None).await?;
+    let runtime = Runtime::start(config, store.clone(), bus.clone(), catalog.clone(), work, None, None).await?;
     let state = waooaw_server::AppState {
         runtime: runtime.clone(),
         admin_token: admin_token.into(),

@@ -24,4 +24,4 @@ pub mod work;
 
 pub use catalog::{Catalog, CatalogError};
 pub use runtime::{Runtime, RuntimeConfig, RuntimeError, WakeProbe};
-pub use work::{WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};
+pub use work::{Decider, NoDecider, WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};

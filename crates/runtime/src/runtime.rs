@@ -89,6 +89,7 @@ pub(crate) struct Shared {
     pub probe: Option<Arc<dyn WakeProbe>>,
     pub committer: crate::commit::Committer,
     pub warm: crate::warm::WarmInstances,
+    pub decider: Arc<dyn crate::work::Decider>,
 }
 
 pub struct Runtime {
@@ -113,6 +114,7 @@ impl Runtime {
         catalog: Arc<Catalog>,
         work: WorkRegistry,
         probe: Option<Arc<dyn WakeProbe>>,
+        decider: Option<Arc<dyn crate::work::Decider>>,
     ) -> Result<Arc<Self>, RuntimeError> {
         let refresh = config.shared_store.then_some(Duration::from_secs(2));
         let registry = Registry::new(catalog.clone(), refresh);
@@ -123,7 +125,9 @@ impl Runtime {
         }
         let (committer, committer_task) = crate::commit::Committer::start(store.clone());
         let warm = crate::warm::WarmInstances::new(config.warm_instances);
-        let shared = Arc::new(Shared { store: store.clone(), bus: bus.clone(), catalog, work, registry, config, probe, committer, warm });
+        let decider = decider.unwrap_or_else(|| Arc::new(crate::work::NoDecider));
+        let shared =
+            Arc::new(Shared { store: store.clone(), bus: bus.clone(), catalog, work, registry, config, probe, committer, warm, decider });
         let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());
         let (dispatcher, finisher_task) = Dispatcher::new(shared.clone());
         let (stop, stop_rx) = watch::channel(false);

@@ -156,11 +156,11 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     }
     let latency = (Utc::now() - event.timestamp).to_std().unwrap_or(Duration::ZERO);
     let started = Instant::now();
-    let input = WakeInput { spec: &spec, instance, event, state, pending_deliveries: pending, learnings: &learnings };
+    let input = WakeInput { spec: &spec, instance, event, state, pending_deliveries: pending, learnings: &learnings, decider: shared.decider.as_ref() };
     let mut attempt: i32 = 0;
     let output = loop {
         attempt += 1;
-        let result = tracing::info_span!("execute_work", attempt).in_scope(|| work.run(&input));
+        let result = work.run(&input).instrument(tracing::info_span!("execute_work", attempt)).await;
         match result {
             Ok(out) => break out,
             Err(e) => {

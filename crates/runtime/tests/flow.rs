@@ -12,8 +12,9 @@ use waooaw_store::DynStore;
 
 /// Appends the event type (and path) to `seen` in the context.
 struct Record;
+#[async_trait::async_trait]
 impl WorkFn for Record {
-    fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+    async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
         let mut seen = input.state.get("seen").and_then(Value::as_array).cloned().unwrap_or_default();
         let path = input.event.payload.get("path").and_then(Value::as_str).unwrap_or("");
         seen.push(json!(format!("{} {path}", input.event.event_type).trim().to_owned()));
@@ -23,13 +24,14 @@ impl WorkFn for Record {
 
 /// Fails transiently while `failures_left` > 0.
 struct Flaky(Arc<AtomicUsize>);
+#[async_trait::async_trait]
 impl WorkFn for Flaky {
-    fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+    async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
         if self.0.load(Ordering::SeqCst) > 0 {
             self.0.fetch_sub(1, Ordering::SeqCst);
             return Err(WorkError::Transient("upstream returned 503".into()));
         }
-        Record.run(input)
+        Record.run(input).await
     }
 }
 
@@ -66,7 +68,7 @@ async fn start(store: DynStore, bus: DynBus) -> Env {
     work.register("test.flaky", Arc::new(Flaky(flaky.clone())));
     let catalog = Catalog::from_texts(SPECS.iter().copied(), &work.names()).expect("test catalog");
     let config = RuntimeConfig { retry_backoff: Duration::from_millis(5), shared_store: bus.kind() == "redis", ..Default::default() };
-    let rt = Runtime::start(config, store.clone(), bus.clone(), Arc::new(catalog), work, None).await.expect("runtime starts");
+    let rt = Runtime::start(config, store.clone(), bus.clone(), Arc::new(catalog), work, None, None).await.expect("runtime starts");
     Env { rt, store, bus, flaky }
 }
 

@@ -50,7 +50,7 @@ impl TestApp {
         let work = waooaw_agents::registry();
         let catalog_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
         let catalog = Catalog::load_dir(&catalog_dir, &work.names()).expect("load the catalog");
-        let runtime = Runtime::start(RuntimeConfig::default(), store, bus, Arc::new(catalog), work, None).await.expect("start the runtime");
+        let runtime = Runtime::start(RuntimeConfig::default(), store, bus, Arc::new(catalog), work, None, None).await.expect("start the runtime");
         let state = AppState {
             runtime: runtime.clone(),
             admin_token: ADMIN_TOKEN.into(),
