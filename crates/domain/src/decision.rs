@@ -138,6 +138,23 @@ impl Decision {
     }
 }
 
+/// The decision engine as agents see it: `make_decision` is the one way an agent decides. The
+/// engine itself lives in `waooaw-decisions`; this trait keeps agents and the runtime free of it.
+#[async_trait::async_trait]
+pub trait Decider: Send + Sync {
+    async fn make_decision(&self, spec: &crate::Specialization, instance: &crate::Instance, request: DecisionRequest) -> Decision;
+}
+
+/// Used when no engine is wired in: every decision goes to a human, saying why.
+pub struct NoDecider;
+
+#[async_trait::async_trait]
+impl Decider for NoDecider {
+    async fn make_decision(&self, _: &crate::Specialization, _: &crate::Instance, _: DecisionRequest) -> Decision {
+        Decision::free(Verdict::Escalate, "no decision engine is configured in this runtime", 0.0, Method::Fallback)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,20 +3,24 @@
 
 pub mod decision;
 pub mod delivery;
+pub mod escalation;
 pub mod event;
 pub mod ids;
 pub mod instance;
+pub mod memory;
 pub mod pattern;
 pub mod rules;
 pub mod spec;
 pub mod tenant;
 
-pub use decision::{Citation, Decision, DecisionRequest, Method, Urgency, Verdict};
+pub use decision::{Citation, Decider, Decision, DecisionRequest, Method, NoDecider, Urgency, Verdict};
 pub use delivery::{DeadLetter, DeliveryOutcome, DeliveryRecord, DeliveryStatus};
+pub use escalation::{Escalation, EscalationStatus, HumanAnswer};
 pub use event::{Event, EventError, EventStatus, EventType, NewEvent, Priority};
 pub use ids::{EventId, IdError, InstanceId, TenantId};
 pub use instance::{Instance, InstanceStatus, LifecycleAction, Personality, TransitionError, WorkContext};
+pub use memory::{DecisionRecord, Memory, SummaryGroup, TierSummaryRow};
 pub use pattern::{Pattern, PatternError, SubscriptionIndex};
 pub use rules::{Condition, Rule, RuleMatch, RuleSet};
-pub use spec::{Budget, Constraint, SpecError, SpecType, Specialization, WakeFilter};
+pub use spec::{Budget, Constraint, ConstraintResponse, SpecError, SpecType, Specialization, WakeFilter};
 pub use tenant::Tenant;

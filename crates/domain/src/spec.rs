@@ -58,6 +58,33 @@ pub struct Constraint {
     /// The action the agent must never take, e.g. `merge_pull_request`.
     pub action: String,
     pub reason: String,
+    /// What a decision proposing the action becomes: rejected (default) or sent to a human.
+    #[serde(default)]
+    pub on_violation: ConstraintResponse,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConstraintResponse {
+    #[default]
+    Reject,
+    Escalate,
+}
+
+impl ConstraintResponse {
+    pub fn verdict(self) -> crate::Verdict {
+        match self {
+            Self::Reject => crate::Verdict::Reject,
+            Self::Escalate => crate::Verdict::Escalate,
+        }
+    }
+}
+
+impl Specialization {
+    /// The constraint forbidding `action`, if any.
+    pub fn forbids(&self, action: &str) -> Option<&Constraint> {
+        self.constraints.iter().find(|c| c.action == action)
+    }
 }
 
 /// Which events that match a subscription actually concern the instance.

@@ -24,4 +24,5 @@ pub mod work;
 
 pub use catalog::{Catalog, CatalogError};
 pub use runtime::{Runtime, RuntimeConfig, RuntimeError, WakeProbe};
-pub use work::{Decider, NoDecider, WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};
+pub use waooaw_domain::{Decider, NoDecider};
+pub use work::{WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};

@@ -89,7 +89,7 @@ pub(crate) struct Shared {
     pub probe: Option<Arc<dyn WakeProbe>>,
     pub committer: crate::commit::Committer,
     pub warm: crate::warm::WarmInstances,
-    pub decider: Arc<dyn crate::work::Decider>,
+    pub decider: Arc<dyn waooaw_domain::Decider>,
 }
 
 pub struct Runtime {
@@ -114,7 +114,7 @@ impl Runtime {
         catalog: Arc<Catalog>,
         work: WorkRegistry,
         probe: Option<Arc<dyn WakeProbe>>,
-        decider: Option<Arc<dyn crate::work::Decider>>,
+        decider: Option<Arc<dyn waooaw_domain::Decider>>,
     ) -> Result<Arc<Self>, RuntimeError> {
         let refresh = config.shared_store.then_some(Duration::from_secs(2));
         let registry = Registry::new(catalog.clone(), refresh);
@@ -125,7 +125,7 @@ impl Runtime {
         }
         let (committer, committer_task) = crate::commit::Committer::start(store.clone());
         let warm = crate::warm::WarmInstances::new(config.warm_instances);
-        let decider = decider.unwrap_or_else(|| Arc::new(crate::work::NoDecider));
+        let decider = decider.unwrap_or_else(|| Arc::new(waooaw_domain::NoDecider));
         let shared =
             Arc::new(Shared { store: store.clone(), bus: bus.clone(), catalog, work, registry, config, probe, committer, warm, decider });
         let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());

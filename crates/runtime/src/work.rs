@@ -3,24 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use waooaw_domain::{Decision, DecisionRequest, Event, Instance, Method, Specialization, Verdict};
-
-/// The decision engine as work functions see it: `make_decision` is the one way an agent
-/// decides. The runtime does not know how decisions are made (see `waooaw-decisions`).
-#[async_trait::async_trait]
-pub trait Decider: Send + Sync {
-    async fn make_decision(&self, spec: &Specialization, instance: &Instance, request: DecisionRequest) -> Decision;
-}
-
-/// Used when no engine is wired in: every decision goes to a human, saying why.
-pub struct NoDecider;
-
-#[async_trait::async_trait]
-impl Decider for NoDecider {
-    async fn make_decision(&self, _: &Specialization, _: &Instance, _: DecisionRequest) -> Decision {
-        Decision::free(Verdict::Escalate, "no decision engine is configured in this runtime", 0.0, Method::Fallback)
-    }
-}
+use waooaw_domain::{Decider, Event, Instance, Specialization};
 
 /// What a work function sees during step 5 of a wake.
 pub struct WakeInput<'a> {

@@ -206,6 +206,8 @@ macro_rules! impl_store {
                 crate::wake_commit::commit_wakes_impl!();
             }
 
+            crate::decision_store::decision_store_impl!($store);
+
             #[async_trait]
             impl Store for $store {
                 fn kind(&self) -> &'static str {
@@ -354,7 +356,7 @@ macro_rules! impl_store {
                         .bind(expected.as_str())
                         .bind(next.as_str())
                         .bind(enc_ts(now))
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&self.writer)
                         .await?
                         .as_ref()
                         .map(instance_from_row)

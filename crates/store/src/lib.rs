@@ -1,15 +1,20 @@
-//! The store: the source of truth for tenants, instances, events, deliveries, work contexts and
-//! dead letters. One interface ([`Store`]), two implementations: SQLite (embedded default) and
-//! PostgreSQL (scale-out). Both pass the conformance suite in `tests/conformance.rs`.
+//! The store: the source of truth for tenants, instances, events, deliveries, work contexts,
+//! dead letters, and the decision engine's cache, memories, decision log and escalations. One
+//! interface ([`Store`], with its supertrait [`DecisionStore`]), two implementations: SQLite
+//! (embedded default) and PostgreSQL (scale-out). Both pass the conformance suite in
+//! `tests/conformance.rs`.
 //!
 //! Invariant: every query for a customer-owned row takes the tenant id and filters by it.
 
 #[macro_use]
 mod common;
+mod decision_store;
 mod migrations;
 pub mod postgres;
 pub mod sqlite;
 mod wake_commit;
+
+pub use decision_store::DecisionStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -77,8 +82,10 @@ pub enum WakeResult {
     Conflict,
 }
 
+/// The store of the runtime; the decision engine's part is its supertrait [`DecisionStore`], so
+/// a [`DynStore`] serves both.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: DecisionStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
     /// Applies pending migrations; returns how many ran.

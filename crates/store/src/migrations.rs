@@ -102,6 +102,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
 "#,
     },
     Migration { version: 2, name: "hot-path indexes", sql: HOT_PATH_INDEXES },
+    Migration { version: 3, name: "decision engine", sql: SQLITE_DECISION_ENGINE },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -192,6 +193,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
 "#,
     },
     Migration { version: 2, name: "hot-path indexes", sql: HOT_PATH_INDEXES },
+    Migration { version: 3, name: "decision engine", sql: POSTGRES_DECISION_ENGINE },
 ];
 
 /// Indexes on the hot write path cost a page write per row; these keep only the rows that the
@@ -202,6 +204,149 @@ DROP INDEX events_status_accepted;
 CREATE INDEX events_undispatched ON events (accepted_at) WHERE status = 'accepted';
 DROP INDEX deliveries_instance_status;
 CREATE INDEX deliveries_deferred ON deliveries (tenant_id, instance_id) WHERE status = 'deferred';
+"#;
+
+/// The decision engine's tables: its cache, memories, decision log and escalations.
+///
+/// `memories.seq` is the order in which processes pick up new memories for their in-memory
+/// indexes: AUTOINCREMENT (not a plain rowid) so that deleting the newest memory never lets its
+/// seq be handed out again. Vectors are little-endian f32 bytes. The decision log repeats the
+/// decision's verdict, method, confidence, cost and tokens as columns: summaries sum them in SQL,
+/// and the floats come back exactly (a JSON round trip of an f64 may be off by one unit).
+const SQLITE_DECISION_ENGINE: &str = r#"
+CREATE TABLE decision_cache (
+    tenant_id           TEXT NOT NULL,
+    key                 TEXT NOT NULL,
+    specialization_id   TEXT NOT NULL,
+    spec_version        TEXT NOT NULL,
+    decision            TEXT NOT NULL,
+    confidence          REAL NOT NULL,
+    cost_usd            REAL NOT NULL,
+    expires_at          TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX decision_cache_spec ON decision_cache (specialization_id, spec_version);
+CREATE INDEX decision_cache_expires ON decision_cache (expires_at);
+
+CREATE TABLE memories (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,
+    tenant_id       TEXT NOT NULL,
+    instance_id     TEXT,
+    kind            TEXT NOT NULL,
+    text            TEXT NOT NULL,
+    metadata        TEXT NOT NULL,
+    embedding_id    TEXT NOT NULL,
+    vector          BLOB NOT NULL,
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX memories_tenant ON memories (tenant_id);
+
+CREATE TABLE decisions (
+    id                  TEXT PRIMARY KEY NOT NULL,
+    tenant_id           TEXT NOT NULL,
+    instance_id         TEXT NOT NULL,
+    specialization_id   TEXT NOT NULL,
+    request_type        TEXT NOT NULL,
+    context             TEXT NOT NULL,
+    decision            TEXT NOT NULL,
+    verdict             TEXT NOT NULL,
+    method              TEXT NOT NULL,
+    confidence          REAL NOT NULL,
+    cost_usd            REAL NOT NULL,
+    tokens_in           INTEGER NOT NULL,
+    tokens_out          INTEGER NOT NULL,
+    created_at          TEXT NOT NULL
+);
+CREATE INDEX decisions_tenant_time ON decisions (tenant_id, created_at);
+CREATE INDEX decisions_instance_time ON decisions (tenant_id, instance_id, created_at);
+
+CREATE TABLE escalations (
+    id              TEXT PRIMARY KEY NOT NULL,
+    tenant_id       TEXT NOT NULL,
+    instance_id     TEXT NOT NULL,
+    event_id        TEXT,
+    request         TEXT NOT NULL,
+    question        TEXT NOT NULL,
+    urgency         TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'answered')),
+    answer_verdict  TEXT,
+    answer_text     TEXT,
+    answered_by     TEXT,
+    created_at      TEXT NOT NULL,
+    answered_at     TEXT
+);
+CREATE INDEX escalations_tenant_status ON escalations (tenant_id, status, created_at);
+"#;
+
+/// The same tables as [`SQLITE_DECISION_ENGINE`] in PostgreSQL types. `memories.seq` is an
+/// identity column: values are handed out at insert, not at commit, so a transaction can commit
+/// a lower seq after a higher one is already visible (readers of `memories_after` re-read an
+/// overlap window for that).
+const POSTGRES_DECISION_ENGINE: &str = r#"
+CREATE TABLE decision_cache (
+    tenant_id           UUID NOT NULL,
+    key                 TEXT NOT NULL,
+    specialization_id   TEXT NOT NULL,
+    spec_version        TEXT NOT NULL,
+    decision            JSONB NOT NULL,
+    confidence          DOUBLE PRECISION NOT NULL,
+    cost_usd            DOUBLE PRECISION NOT NULL,
+    expires_at          TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX decision_cache_spec ON decision_cache (specialization_id, spec_version);
+CREATE INDEX decision_cache_expires ON decision_cache (expires_at);
+
+CREATE TABLE memories (
+    seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              UUID NOT NULL UNIQUE,
+    tenant_id       UUID NOT NULL,
+    instance_id     UUID,
+    kind            TEXT NOT NULL,
+    text            TEXT NOT NULL,
+    metadata        JSONB NOT NULL,
+    embedding_id    TEXT NOT NULL,
+    vector          BYTEA NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX memories_tenant ON memories (tenant_id);
+
+CREATE TABLE decisions (
+    id                  UUID PRIMARY KEY,
+    tenant_id           UUID NOT NULL,
+    instance_id         UUID NOT NULL,
+    specialization_id   TEXT NOT NULL,
+    request_type        TEXT NOT NULL,
+    context             JSONB NOT NULL,
+    decision            JSONB NOT NULL,
+    verdict             TEXT NOT NULL,
+    method              TEXT NOT NULL,
+    confidence          DOUBLE PRECISION NOT NULL,
+    cost_usd            DOUBLE PRECISION NOT NULL,
+    tokens_in           BIGINT NOT NULL,
+    tokens_out          BIGINT NOT NULL,
+    created_at          TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX decisions_tenant_time ON decisions (tenant_id, created_at);
+CREATE INDEX decisions_instance_time ON decisions (tenant_id, instance_id, created_at);
+
+CREATE TABLE escalations (
+    id              UUID PRIMARY KEY,
+    tenant_id       UUID NOT NULL,
+    instance_id     UUID NOT NULL,
+    event_id        UUID,
+    request         JSONB NOT NULL,
+    question        TEXT NOT NULL,
+    urgency         TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'answered')),
+    answer_verdict  TEXT,
+    answer_text     TEXT,
+    answered_by     TEXT,
+    created_at      TIMESTAMPTZ NOT NULL,
+    answered_at     TIMESTAMPTZ
+);
+CREATE INDEX escalations_tenant_status ON escalations (tenant_id, status, created_at);
 "#;
 
 fn failed(m: &Migration, source: sqlx::Error) -> StoreError {
@@ -313,14 +458,44 @@ mod tests {
         assert_eq!(s, p, "both backends carry the same migrations");
     }
 
+    /// Every table a migration creates, as `(name, column definitions)`.
+    fn tables(list: &[Migration]) -> Vec<(&'static str, &'static str)> {
+        let mut found = Vec::new();
+        for m in list {
+            let mut rest = m.sql;
+            while let Some(at) = rest.find("CREATE TABLE ") {
+                rest = &rest[at + "CREATE TABLE ".len()..];
+                let name = &rest[..rest.find(" (").expect("column list")];
+                let body = &rest[..rest.find(");").expect("table closed")];
+                found.push((name, body));
+            }
+        }
+        found
+    }
+
     #[test]
     fn every_table_carries_tenant_id() {
+        let customer = [
+            "instances",
+            "events",
+            "deliveries",
+            "work_contexts",
+            "dead_letters",
+            "decision_cache",
+            "memories",
+            "decisions",
+            "escalations",
+        ];
         for list in [SQLITE, POSTGRES] {
-            for table in ["instances", "events", "deliveries", "work_contexts", "dead_letters"] {
-                let start = list[0].sql.find(&format!("CREATE TABLE {table} (")).expect("table defined");
-                let body = &list[0].sql[start..];
-                let body = &body[..body.find(");").expect("table closed")];
-                assert!(body.contains("tenant_id"), "{table} lacks tenant_id");
+            let tables = tables(list);
+            let names: Vec<_> = tables.iter().map(|(name, _)| *name).collect();
+            assert_eq!(names.len(), customer.len() + 1, "a new table must be listed here: {names:?}");
+            for (name, body) in tables {
+                if name == "tenants" {
+                    continue;
+                }
+                assert!(customer.contains(&name), "{name} is not a known customer table");
+                assert!(body.lines().any(|l| l.trim_start().starts_with("tenant_id ")), "{name} lacks a tenant_id column");
             }
         }
     }

@@ -117,4 +117,14 @@ fn get_json(r: &DbRow, col: &str, table: &'static str) -> StoreResult<serde_json
     }
 }
 
+/// An id column as hyphenated lowercase text, as SQLite stores it.
+fn sql_id_text(col: &str) -> String {
+    format!("{col}::text")
+}
+
+/// A timestamp column's UTC day, `YYYY-MM-DD`, whatever the session's time zone.
+fn sql_utc_day(col: &str) -> String {
+    format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+}
+
 impl_store!(PgStore, "postgres");

@@ -122,6 +122,16 @@ fn get_json(r: &DbRow, col: &str, table: &'static str) -> StoreResult<serde_json
     serde_json::from_str(&s).map_err(|e| corrupt(table, format!("{col}: {e}")))
 }
 
+/// An id column as hyphenated text: ids are stored that way already.
+fn sql_id_text(col: &str) -> String {
+    col.to_owned()
+}
+
+/// A timestamp column's UTC day, `YYYY-MM-DD`: the first ten characters of the fixed-width text.
+fn sql_utc_day(col: &str) -> String {
+    format!("substr({col}, 1, 10)")
+}
+
 impl_store!(SqliteStore, "sqlite");
 
 #[cfg(test)]

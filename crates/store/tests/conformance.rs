@@ -14,6 +14,12 @@ use waooaw_store::postgres::PgStore;
 use waooaw_store::sqlite::SqliteStore;
 use waooaw_store::{DynStore, Store, StoreError, WakeCommit, WakeResult};
 
+/// The decision engine's cases (`DecisionStore`), in a subdirectory so Cargo does not build
+/// them as a test target of their own.
+#[path = "conformance/decisions.rs"]
+mod decisions;
+use decisions::*;
+
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +121,11 @@ conformance!(
     concurrent_commits_have_one_winner,
     bulk_ingest_in_batches,
     prune_contexts_keeps_the_newest,
+    decision_cache_expires_purges_by_version_and_stays_in_its_tenant,
+    memories_keep_seq_order_exact_vectors_and_tenant_scope,
+    decision_log_lists_newest_first_and_sums_by_tier,
+    escalations_list_pending_oldest_first_and_answer_once,
+    concurrent_answers_have_one_winner,
 );
 
 // ---------------------------------------------------------------------------------------------
