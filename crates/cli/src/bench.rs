@@ -165,7 +165,8 @@ async fn wake(bus_kind: BusKind, redis_url: &str, instances: usize, events: usiz
     let mut work = WorkRegistry::default();
     work.register("bench.count", Arc::new(CountWork(counter.clone())));
     let probe = Arc::new(LatencyProbe(Mutex::new(Histogram::new(3)?)));
-    let rt = Runtime::start(RuntimeConfig::default(), store.clone(), bus.clone(), Arc::new(catalog()?), work, Some(probe.clone()), None).await?;
+    let rt =
+        Runtime::start(RuntimeConfig::default(), store.clone(), bus.clone(), Arc::new(catalog()?), work, Some(probe.clone()), None).await?;
 
     // Phase 1: burst. 256 concurrent publishers, as fast as the runtime accepts.
     let started = Instant::now();

@@ -57,6 +57,11 @@ pub struct FileConfig {
     pub catalog: Option<PathBuf>,
     pub body_limit: Option<usize>,
     pub log_json: Option<bool>,
+    /// The LLM tier: provider, model, key variable, prices. Without it, decisions that need an
+    /// LLM escalate to a human.
+    pub llm: Option<waooaw_integrations::llm::LlmConfig>,
+    /// An OpenAI-compatible embeddings endpoint; without it the offline embedding is used.
+    pub embeddings: Option<waooaw_integrations::embeddings::EmbeddingsConfig>,
 }
 
 pub fn load_file(path: Option<&Path>) -> Result<FileConfig> {
@@ -80,6 +85,8 @@ pub struct Settled {
     pub catalog: Option<PathBuf>,
     pub body_limit: usize,
     pub log_json: bool,
+    pub llm: Option<waooaw_integrations::llm::LlmConfig>,
+    pub embeddings: Option<waooaw_integrations::embeddings::EmbeddingsConfig>,
 }
 
 impl ServeArgs {
@@ -95,6 +102,8 @@ impl ServeArgs {
             catalog: self.catalog.or(file.catalog),
             body_limit: self.body_limit.or(file.body_limit).unwrap_or(1024 * 1024),
             log_json: self.log_json.or(file.log_json).unwrap_or(false),
+            llm: file.llm,
+            embeddings: file.embeddings,
         })
     }
 }

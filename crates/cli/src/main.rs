@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod config;
+mod engine;
 mod serve;
 
 use anyhow::Result;
@@ -39,6 +40,8 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // Both rustls crypto providers may be linked in; pick one before any TLS client exists.
+    waooaw_integrations::install_crypto_provider();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -64,17 +64,22 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let bus = open_bus(&cfg).await?;
     let admin_token = admin_token(&cfg.data_dir)?;
 
-    let config = RuntimeConfig { shared_store: cfg.redis_url.is_some() || cfg.database_url.is_some(), ..Default::default() };
-    let runtime = Runtime::start(config, store.clone(), bus.clone(), catalog.clone(), work, None, None).await?;
+    let shared_store = cfg.redis_url.is_some() || cfg.database_url.is_some();
+    let engine = crate::engine::open(&cfg, store.clone(), shared_store).await?;
+    let config = RuntimeConfig { shared_store, ..Default::default() };
+    let decider: Arc<dyn waooaw_domain::Decider> = engine.clone();
+    let runtime = Runtime::start(config, store.clone(), bus.clone(), catalog.clone(), work, None, Some(decider)).await?;
     let state = waooaw_server::AppState {
         runtime: runtime.clone(),
         admin_token: admin_token.into(),
         body_limit: cfg.body_limit,
         metrics,
         started_at: chrono::Utc::now(),
+        engine: Some(engine.clone()),
     };
     let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(listen = %cfg.listen, store = store.kind(), bus = bus.kind(), specializations = catalog.len(),
+        llm = engine.has_llm(), memories = engine.memory().len(), embedding = engine.memory().embedding_id(),
         instances = runtime.routed_instances(), migrations_applied = applied, "waooaw serving");
     eprintln!("waooaw listening on http://{} ({} store, {} bus, {} specializations)", cfg.listen, store.kind(), bus.kind(), catalog.len());
     waooaw_server::serve(listener, state, shutdown_signal()).await?;

@@ -156,7 +156,15 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     }
     let latency = (Utc::now() - event.timestamp).to_std().unwrap_or(Duration::ZERO);
     let started = Instant::now();
-    let input = WakeInput { spec: &spec, instance, event, state, pending_deliveries: pending, learnings: &learnings, decider: shared.decider.as_ref() };
+    let input = WakeInput {
+        spec: &spec,
+        instance,
+        event,
+        state,
+        pending_deliveries: pending,
+        learnings: &learnings,
+        decider: shared.decider.as_ref(),
+    };
     let mut attempt: i32 = 0;
     let output = loop {
         attempt += 1;

@@ -22,6 +22,7 @@ pub enum Code {
     InstanceNotFound,
     EventNotFound,
     DeadLetterNotFound,
+    EscalationNotFound,
     SpecializationNotFound,
     RouteNotFound,
     MethodNotAllowed,
@@ -39,9 +40,13 @@ impl Code {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | InvalidSignature => StatusCode::UNAUTHORIZED,
-            TenantNotFound | InstanceNotFound | EventNotFound | DeadLetterNotFound | SpecializationNotFound | RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            TenantNotFound
+            | InstanceNotFound
+            | EventNotFound
+            | DeadLetterNotFound
+            | EscalationNotFound
+            | SpecializationNotFound
+            | RouteNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             InvalidTransition | Conflict => StatusCode::CONFLICT,
             Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -66,6 +71,7 @@ impl Code {
             InstanceNotFound => "instance_not_found",
             EventNotFound => "event_not_found",
             DeadLetterNotFound => "dead_letter_not_found",
+            EscalationNotFound => "escalation_not_found",
             SpecializationNotFound => "specialization_not_found",
             RouteNotFound => "route_not_found",
             MethodNotAllowed => "method_not_allowed",

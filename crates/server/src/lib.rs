@@ -2,6 +2,7 @@
 //! Entry point: [`router`]. Every error answers through the code table in [`error`].
 
 mod api;
+mod decisions_api;
 pub mod error;
 mod extract;
 mod status_page;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub body_limit: usize,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// The decision engine; `None` answers its routes with 503.
+    pub engine: Option<Arc<waooaw_decisions::Engine>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -39,6 +42,12 @@ pub fn router(state: AppState) -> Router {
         .route("/events/{id}", get(api::get_event))
         .route("/dead-letters", get(api::list_dead_letters))
         .route("/dead-letters/{id}/redrive", post(api::redrive))
+        .route("/decisions", get(decisions_api::list_decisions).post(decisions_api::decide))
+        .route("/decisions/summary", get(decisions_api::decision_summary))
+        .route("/escalations", get(decisions_api::list_escalations))
+        .route("/escalations/{id}/answer", post(decisions_api::answer_escalation))
+        .route("/memories", post(decisions_api::create_memory))
+        .route("/memories/search", get(decisions_api::search_memories))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     Router::new()
         .route("/", get(status_page::page))

@@ -16,8 +16,15 @@ fn run(state: &Value, ty: &str, payload: Value) -> Result<WorkOutput, WorkError>
     let spec = spec();
     let inst = instance(tenant);
     let event = NewEvent::new(EventType::parse(ty).unwrap(), "github", tenant, payload).into_event(Utc::now()).unwrap();
-    let input =
-        WakeInput { spec: &spec, instance: &inst, event: &event, state, pending_deliveries: 0, learnings: &[], decider: &waooaw_runtime::NoDecider };
+    let input = WakeInput {
+        spec: &spec,
+        instance: &inst,
+        event: &event,
+        state,
+        pending_deliveries: 0,
+        learnings: &[],
+        decider: &waooaw_runtime::NoDecider,
+    };
     WatchChanges.watch(&input)
 }
 

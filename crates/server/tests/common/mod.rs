@@ -43,6 +43,11 @@ pub struct Tenant {
 
 impl TestApp {
     pub async fn start() -> Self {
+        Self::start_with_llm(None).await
+    }
+
+    /// With `llm_base` (an OpenAI-compatible `/v1` URL), the engine has an LLM tier.
+    pub async fn start_with_llm(llm_base: Option<String>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.expect("open the SQLite store");
         store.migrate().await.expect("migrate");
@@ -50,13 +55,33 @@ impl TestApp {
         let work = waooaw_agents::registry();
         let catalog_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
         let catalog = Catalog::load_dir(&catalog_dir, &work.names()).expect("load the catalog");
-        let runtime = Runtime::start(RuntimeConfig::default(), store, bus, Arc::new(catalog), work, None, None).await.expect("start the runtime");
+        let memory = waooaw_decisions::SemanticMemory::open(
+            store.clone(),
+            waooaw_decisions::EmbedSource::Offline(waooaw_decisions::HashedNgramEmbedder::new()),
+            waooaw_decisions::IndexConfig::new(384),
+        )
+        .await
+        .expect("memory index");
+        let llm = llm_base.map(|base_url| {
+            use waooaw_integrations::llm::{ModelPrice, OpenAiChat, OpenAiConfig, PriceTable};
+            let provider = OpenAiChat::new(OpenAiConfig { base_url, api_key: Some("sk-test".into()), timeout: Duration::from_secs(5) })
+                .expect("client");
+            let mut prices = PriceTable::new();
+            prices.insert("gpt-4o-mini", ModelPrice::new(0.15, 0.60).expect("price"));
+            waooaw_decisions::LlmTier { provider: Arc::new(provider), model: "gpt-4o-mini".into(), prices, max_tokens: 400 }
+        });
+        let engine = Arc::new(waooaw_decisions::Engine::new(store.clone(), Arc::new(memory), llm, Default::default()));
+        let decider: Arc<dyn waooaw_domain::Decider> = engine.clone();
+        let runtime = Runtime::start(RuntimeConfig::default(), store, bus, Arc::new(catalog), work, None, Some(decider))
+            .await
+            .expect("start the runtime");
         let state = AppState {
             runtime: runtime.clone(),
             admin_token: ADMIN_TOKEN.into(),
             body_limit: BODY_LIMIT,
             metrics: None,
             started_at: Utc::now(),
+            engine: Some(engine),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");

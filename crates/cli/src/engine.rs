@@ -1,0 +1,44 @@
+//! Builds the decision engine `serve` and the benchmarks use, from the settled configuration.
+
+use crate::config::Settled;
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use std::time::Duration;
+use waooaw_decisions::{EmbedSource, Engine, EngineConfig, HashedNgramEmbedder, IndexConfig, LlmTier, SemanticMemory};
+use waooaw_store::DynStore;
+
+/// How often a process sharing its store indexes memories other processes stored.
+const MEMORY_REFRESH: Duration = Duration::from_secs(2);
+
+pub async fn open(cfg: &Settled, store: DynStore, shared_store: bool) -> Result<Arc<Engine>> {
+    let source = match &cfg.embeddings {
+        Some(e) => {
+            let dimensions = e.dimensions.context("[embeddings] needs `dimensions` (the length of the provider's vectors)")?;
+            let client = e.build().context("[embeddings] configuration")?;
+            EmbedSource::Remote { client: Arc::from(client), id: format!("openai:{}:{dimensions}", e.model), dimensions }
+        }
+        None => EmbedSource::Offline(HashedNgramEmbedder::new()),
+    };
+    let memory = Arc::new(SemanticMemory::open(store.clone(), source, IndexConfig::new(384)).await.context("cannot load the memories")?);
+    let llm = match &cfg.llm {
+        Some(c) => Some(LlmTier {
+            provider: Arc::from(c.build().context("[llm] configuration")?),
+            model: c.model.clone(),
+            prices: c.prices.clone(),
+            max_tokens: 800,
+        }),
+        None => None,
+    };
+    if shared_store {
+        let memory = memory.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(MEMORY_REFRESH).await;
+                if let Err(e) = memory.refresh().await {
+                    tracing::warn!(error = %e, "could not refresh the memory index");
+                }
+            }
+        });
+    }
+    Ok(Arc::new(Engine::new(store, memory, llm, EngineConfig::default())))
+}

@@ -1,0 +1,43 @@
+//! Tier 1: exact-match decision cache. moka in memory in front of the store, so hits are served
+//! without I/O, a restart keeps what was learned, and processes sharing a store share entries.
+
+use chrono::{DateTime, Utc};
+use moka::sync::Cache;
+use std::sync::Arc;
+use std::time::Duration;
+use waooaw_domain::{Decision, TenantId};
+use waooaw_store::{DynStore, StoreError};
+
+pub struct DecisionCache {
+    memory: Cache<(TenantId, String), Arc<Decision>>,
+    store: DynStore,
+    ttl: Duration,
+}
+
+impl DecisionCache {
+    pub fn new(store: DynStore, capacity: u64, ttl: Duration) -> Self {
+        Self { memory: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(), store, ttl }
+    }
+
+    pub async fn get(&self, tenant: TenantId, key: &str) -> Result<Option<Arc<Decision>>, StoreError> {
+        let mem_key = (tenant, key.to_owned());
+        if let Some(hit) = self.memory.get(&mem_key) {
+            return Ok(Some(hit));
+        }
+        let Some(stored) = self.store.cache_get(tenant, key, Utc::now()).await? else { return Ok(None) };
+        let stored = Arc::new(stored);
+        self.memory.insert(mem_key, stored.clone());
+        Ok(Some(stored))
+    }
+
+    pub async fn put(&self, tenant: TenantId, key: &str, spec_id: &str, spec_version: &str, decision: &Decision) -> Result<(), StoreError> {
+        let expires = self.expires_at();
+        self.store.cache_put(tenant, key, spec_id, spec_version, decision, expires).await?;
+        self.memory.insert((tenant, key.to_owned()), Arc::new(decision.clone()));
+        Ok(())
+    }
+
+    fn expires_at(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(30))
+    }
+}
