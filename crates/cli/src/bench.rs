@@ -37,6 +37,17 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Latency of the decision engine's cache, rules and memory tiers, one decision at a time,
+    /// with this many stored memories in the tenant.
+    Decide {
+        #[arg(long, default_value_t = 100_000)]
+        memories: usize,
+        /// Decisions measured per tier.
+        #[arg(long, default_value_t = 2_000)]
+        samples: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Resident memory per idle instance in the routing index.
     Idle {
         #[arg(long, default_value_t = 100_000)]
@@ -140,6 +151,7 @@ impl BenchCmd {
         match self {
             Self::Wake { bus, redis_url, instances, events, rate, json } => wake(bus, &redis_url, instances, events, rate, json).await,
             Self::Idle { instances, json } => idle(instances, json).await,
+            Self::Decide { memories, samples, json } => crate::bench_decide::run(memories, samples, json).await,
         }
     }
 }

@@ -19,11 +19,16 @@ impl DecisionCache {
         Self { memory: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(), store, ttl }
     }
 
+    /// The in-memory copy only: no I/O.
+    pub fn get_local(&self, tenant: TenantId, key: &str) -> Option<Arc<Decision>> {
+        self.memory.get(&(tenant, key.to_owned()))
+    }
+
     pub async fn get(&self, tenant: TenantId, key: &str) -> Result<Option<Arc<Decision>>, StoreError> {
-        let mem_key = (tenant, key.to_owned());
-        if let Some(hit) = self.memory.get(&mem_key) {
+        if let Some(hit) = self.get_local(tenant, key) {
             return Ok(Some(hit));
         }
+        let mem_key = (tenant, key.to_owned());
         let Some(stored) = self.store.cache_get(tenant, key, Utc::now()).await? else { return Ok(None) };
         let stored = Arc::new(stored);
         self.memory.insert(mem_key, stored.clone());

@@ -117,27 +117,32 @@ impl Engine {
         if let Some(d) = constraint_decision(spec, &request.context) {
             return d;
         }
-        // Tier 1: exact cache.
+        // Tier 1: exact cache. Its in-memory part is read first; the store (shared with other
+        // processes, kept across restarts) only after the rules, because an entry exists only for
+        // a request no rule decides (rules are fixed per spec version, which is in the key), so
+        // the answer is the same either way and a rule decision needs no I/O.
         let key = cache_key(spec, request);
-        match self.cache.get(request.tenant_id, &key).await {
-            Ok(Some(hit)) => {
-                let mut d = (*hit).clone();
-                d.citations.insert(
-                    0,
-                    Citation { kind: "cache".into(), id: key[..16].to_owned(), excerpt: format!("first decided by {}", d.method.as_str()) },
-                );
-                d.method = Method::Cache;
-                (d.cost_usd, d.tokens_in, d.tokens_out) = (0.0, 0, 0);
-                return d;
-            }
-            Ok(None) => {}
-            Err(e) => fallback("cache", &e),
+        let from_cache = |hit: Arc<Decision>| {
+            let mut d = (*hit).clone();
+            let first = format!("first decided by {}", d.method.as_str());
+            d.citations.insert(0, Citation { kind: "cache".into(), id: key.get(..16).unwrap_or(&key).to_owned(), excerpt: first });
+            d.method = Method::Cache;
+            (d.cost_usd, d.tokens_in, d.tokens_out) = (0.0, 0, 0);
+            d
+        };
+        if let Some(hit) = self.cache.get_local(request.tenant_id, &key) {
+            return from_cache(hit);
         }
         // Tier 2: rules.
         if let Some(m) = spec.rules.evaluate(&request.request_type, &request.context)
             && m.confidence >= self.config.rule_threshold
         {
             return m.to_decision();
+        }
+        match self.cache.get(request.tenant_id, &key).await {
+            Ok(Some(hit)) => return from_cache(hit),
+            Ok(None) => {}
+            Err(e) => fallback("cache", &e),
         }
         // Tier 3: semantic memory of past decisions and human answers.
         let text = request_text(request);
