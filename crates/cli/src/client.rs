@@ -27,7 +27,7 @@ impl Conn {
         Ok(t.trim().to_owned())
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
         let url = format!("{}{path}", self.server.trim_end_matches('/'));
         let mut req = reqwest::Client::new().request(method, &url).bearer_auth(self.token()?);
         if let Some(b) = body {
@@ -46,7 +46,7 @@ impl Conn {
     }
 }
 
-fn print(v: &Value) {
+pub(crate) fn print(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 

@@ -10,7 +10,15 @@ use waooaw_store::DynStore;
 /// How often a process sharing its store indexes memories other processes stored.
 const MEMORY_REFRESH: Duration = Duration::from_secs(2);
 
-pub async fn open(cfg: &Settled, store: DynStore, shared_store: bool) -> Result<Arc<Engine>> {
+pub async fn open(cfg: &Settled, store: DynStore, catalog: &waooaw_runtime::Catalog, shared_store: bool) -> Result<Arc<Engine>> {
+    // Cached decisions of older spec versions can never be hit again (the version is in the
+    // key); drop them rather than keep them until they expire.
+    for spec in catalog.iter() {
+        let purged = store.cache_purge_spec(&spec.id, &spec.version).await?;
+        if purged > 0 {
+            tracing::info!(specialization = spec.id, version = spec.version, purged, "dropped cached decisions of older versions");
+        }
+    }
     let source = match &cfg.embeddings {
         Some(e) => {
             let dimensions = e.dimensions.context("[embeddings] needs `dimensions` (the length of the provider's vectors)")?;

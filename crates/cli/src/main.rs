@@ -4,6 +4,7 @@ mod bench;
 mod bench_decide;
 mod client;
 mod config;
+mod decisions_cmd;
 mod engine;
 mod serve;
 
@@ -35,6 +36,12 @@ enum Command {
     /// Dead letters of a running server.
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(client::DeadLettersCmd),
+    /// The decision engine of a running server: make a decision, read the log and the tier split.
+    #[command(subcommand)]
+    Decisions(decisions_cmd::DecisionsCmd),
+    /// Escalations of a running server: list them, answer one.
+    #[command(subcommand)]
+    Escalations(decisions_cmd::EscalationsCmd),
     /// Benchmarks (in process; print a table or JSON).
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -68,6 +75,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Tenants(c) => c.run().await,
         Command::Instances(c) => c.run().await,
         Command::DeadLetters(c) => c.run().await,
+        Command::Decisions(c) => c.run().await,
+        Command::Escalations(c) => c.run().await,
         Command::Bench(c) => c.run().await,
     }
 }

@@ -65,7 +65,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let admin_token = admin_token(&cfg.data_dir)?;
 
     let shared_store = cfg.redis_url.is_some() || cfg.database_url.is_some();
-    let engine = crate::engine::open(&cfg, store.clone(), shared_store).await?;
+    let engine = crate::engine::open(&cfg, store.clone(), &catalog, shared_store).await?;
     let config = RuntimeConfig { shared_store, ..Default::default() };
     let decider: Arc<dyn waooaw_domain::Decider> = engine.clone();
     let runtime = Runtime::start(config, store.clone(), bus.clone(), catalog.clone(), work, None, Some(decider)).await?;

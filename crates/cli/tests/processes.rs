@@ -254,3 +254,47 @@ async fn the_cli_drives_a_running_server() {
     let (ok, _, err) = run(["instances", "pause", "--tenant", &tenant, "not-a-uuid"].map(String::from).to_vec());
     assert!(!ok && err.contains("invalid_id"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_asks_the_decision_engine_and_answers_its_escalations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[]);
+    server.ready().await;
+    let (tenant, ids) = setup(&server, 1).await;
+    let instance = &ids[0];
+    let run = |args: &[&str]| {
+        let (ok, out, err) = cli(&server.base, args);
+        assert!(ok, "waooaw {args:?}: {err}");
+        json_of(&out)
+    };
+    let feature_pr = r#"{"number":482,"title":"feat(billing): prorate plan changes","files":["src/billing/proration.rs"]}"#;
+    let make = ["decisions", "make", "--tenant", &tenant, "--instance", instance, "--type", "pr.review", "--context", feature_pr];
+    // No rule decides a feature PR and this server has no LLM: a human is asked.
+    let d = run(&make);
+    assert_eq!((d["verdict"].as_str(), d["method"].as_str()), (Some("escalate"), Some("fallback")), "{d}");
+    let secret = r#"{"path":"deploy/.env","change":"created"}"#;
+    let d = run(&["decisions", "make", "--tenant", &tenant, "--instance", instance, "--type", "file.change", "--context", secret]);
+    assert_eq!((d["verdict"].as_str(), d["method"].as_str()), (Some("reject"), Some("rules")), "{d}");
+
+    let pending = run(&["escalations", "list", "--tenant", &tenant, "--status", "pending"]);
+    let list = pending["escalations"].as_array().expect("escalations");
+    assert_eq!((list.len(), list[0]["request"]["context"]["number"].as_i64()), (1, Some(482)), "{pending}");
+    let id = list[0]["id"].as_str().expect("id").to_owned();
+    let answer = ["escalations", "answer", "--tenant", &tenant, &id, "--answer", "approve", "--answered-by", "maria@acme.example"];
+    assert!(run(&answer)["resume_event_id"].is_string());
+    assert_eq!(run(&make)["method"], "cache", "the answer is learned");
+    let (ok, _, err) = cli(&server.base, &answer);
+    assert!(!ok && err.contains("409") && err.contains("conflict"), "{err}");
+    let (ok, _, err) = cli(&server.base, &make[..8].iter().copied().chain(["--context", "{oops"]).collect::<Vec<_>>());
+    assert!(!ok && err.contains("--context:1:2"), "{err}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while run(&["decisions", "list", "--tenant", &tenant, "--instance", instance])["decisions"].as_array().map(Vec::len) != Some(3) {
+        assert!(Instant::now() < deadline, "the decision log never held 3 decisions");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let s = run(&["decisions", "summary", "--tenant", &tenant, "--group-by", "instance"]);
+    let methods = &s["groups"][instance.as_str()]["methods"];
+    let counts: Vec<Option<i64>> = ["fallback", "rules", "cache"].iter().map(|m| methods[m]["decisions"].as_i64()).collect();
+    assert_eq!(counts, [Some(1); 3], "{s}");
+}

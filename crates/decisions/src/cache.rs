@@ -35,14 +35,14 @@ impl DecisionCache {
         Ok(Some(stored))
     }
 
-    pub async fn put(&self, tenant: TenantId, key: &str, spec_id: &str, spec_version: &str, decision: &Decision) -> Result<(), StoreError> {
-        let expires = self.expires_at();
-        self.store.cache_put(tenant, key, spec_id, spec_version, decision, expires).await?;
+    /// Caches in memory at once. The caller writes the store copy behind (see
+    /// `DecisionLog::cache_put`), so a decision does not wait on the store's writer; losing that
+    /// write in a crash only costs a cache miss later.
+    pub fn put_local(&self, tenant: TenantId, key: &str, decision: &Decision) {
         self.memory.insert((tenant, key.to_owned()), Arc::new(decision.clone()));
-        Ok(())
     }
 
-    fn expires_at(&self) -> DateTime<Utc> {
+    pub fn expires_at(&self) -> DateTime<Utc> {
         Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(30))
     }
 }

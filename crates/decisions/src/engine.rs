@@ -79,7 +79,8 @@ impl Engine {
         self.llm.is_some()
     }
 
-    /// Waits until every decision made so far is in the decision log.
+    /// Waits until every decision made so far is in the decision log (and its cache entry, if
+    /// any, in the store).
     pub async fn flush_log(&self) {
         self.log.flush().await;
     }
@@ -169,7 +170,7 @@ impl Engine {
                     excerpt: format!("similarity {:.3}", best.score),
                 },
             );
-            self.cache_put(spec, request, &key, &d).await;
+            self.cache_put(spec, request, &key, &d);
             return d;
         }
         // Tier 4: the LLM, when one is configured.
@@ -185,7 +186,7 @@ impl Engine {
             Ok(d) => {
                 if d.verdict != Verdict::Escalate {
                     self.remember_decision(request, &text, "decision", &d, json!({"source": "llm"})).await;
-                    self.cache_put(spec, request, &key, &d).await;
+                    self.cache_put(spec, request, &key, &d);
                 }
                 d
             }
@@ -240,10 +241,9 @@ impl Engine {
         }
     }
 
-    async fn cache_put(&self, spec: &Specialization, request: &DecisionRequest, key: &str, d: &Decision) {
-        if let Err(e) = self.cache.put(request.tenant_id, key, &spec.id, &spec.version, d).await {
-            TierFallback { tenant_id: request.tenant_id, instance_id: request.instance_id, tier: "cache", error: &e.to_string() }.emit();
-        }
+    fn cache_put(&self, spec: &Specialization, request: &DecisionRequest, key: &str, d: &Decision) {
+        self.cache.put_local(request.tenant_id, key, d);
+        self.log.cache_put(request.tenant_id, key, spec, d, self.cache.expires_at());
     }
 
     async fn remember_decision(&self, request: &DecisionRequest, text: &str, kind: &str, d: &Decision, extra: Value) {
@@ -296,7 +296,7 @@ impl Engine {
         enforce_constraints(spec, &mut d);
         if d.verdict != Verdict::Escalate {
             self.remember_decision(request, &request_text(request), "human_answer", &d, json!({"escalation_id": id})).await;
-            self.cache_put(spec, request, &cache_key(spec, request), &d).await;
+            self.cache_put(spec, request, &cache_key(spec, request), &d);
         }
         Ok(answered)
     }
