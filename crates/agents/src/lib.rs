@@ -1,5 +1,6 @@
 //! Agents and their skills: the work functions specializations name in their spec files.
 
+pub mod skills;
 pub mod wowvision;
 
 use std::sync::Arc;
