@@ -45,8 +45,26 @@ const TOPICS: &[&str] = &[
     "Video script explaining how to prepare for a colonoscopy appointment",
 ];
 const WORDS: &[&str] = &[
-    "patients", "clinic", "doctor", "nurse", "appointment", "insurance", "wellness", "screening", "therapy", "recovery", "nutrition",
-    "exercise", "family", "pharmacy", "symptoms", "prevention", "community", "weekend", "online", "referral",
+    "patients",
+    "clinic",
+    "doctor",
+    "nurse",
+    "appointment",
+    "insurance",
+    "wellness",
+    "screening",
+    "therapy",
+    "recovery",
+    "nutrition",
+    "exercise",
+    "family",
+    "pharmacy",
+    "symptoms",
+    "prevention",
+    "community",
+    "weekend",
+    "online",
+    "referral",
 ];
 
 fn draft(i: usize) -> String {
@@ -96,9 +114,20 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
     store.migrate().await?;
-    let tenant = Tenant { id: TenantId::new(), name: "Bench Health".into(), webhook_secret: "bench-secret-0123456789".into(), created_at: chrono::Utc::now() };
+    let tenant = Tenant {
+        id: TenantId::new(),
+        name: "Bench Health".into(),
+        webhook_secret: "bench-secret-0123456789".into(),
+        created_at: chrono::Utc::now(),
+    };
     store.create_tenant(&tenant).await?;
-    let instance = Instance::on_trial(tenant.id, "content-review", Personality { name: "Maya".into(), ..Default::default() }, chrono::Utc::now(), None);
+    let instance = Instance::on_trial(
+        tenant.id,
+        "content-review",
+        Personality { name: "Maya".into(), ..Default::default() },
+        chrono::Utc::now(),
+        None,
+    );
     store.create_instance(&instance).await?;
     let spec = Specialization::from_toml("content-review.toml", SPEC, &["bench.none"])?;
 

@@ -68,6 +68,7 @@ pub enum EscalationsCmd {
         conn: Conn,
         #[arg(long)]
         tenant: Uuid,
+        /// The escalation's id (from `escalations list`).
         id: Uuid,
         #[arg(long, value_enum)]
         answer: Answer,

@@ -13,7 +13,12 @@ async fn open(store: &waooaw_store::DynStore) -> SemanticMemory {
 #[tokio::test]
 async fn memories_stored_by_one_process_are_recalled_by_another() {
     let Some((store, _url)) = waooaw_testkit::pg_store("memories_stored_by_one_process_are_recalled_by_another").await else { return };
-    let tenant = Tenant { id: TenantId::new(), name: "Acme SaaS".into(), webhook_secret: "whsec-acme-0123456789".into(), created_at: chrono::Utc::now() };
+    let tenant = Tenant {
+        id: TenantId::new(),
+        name: "Acme SaaS".into(),
+        webhook_secret: "whsec-acme-0123456789".into(),
+        created_at: chrono::Utc::now(),
+    };
     store.create_tenant(&tenant).await.unwrap();
     let sdr = Instance::on_trial(tenant.id, "sdr", Personality { name: "Sam".into(), ..Default::default() }, chrono::Utc::now(), None);
     store.create_instance(&sdr).await.unwrap();
@@ -27,7 +32,8 @@ async fn memories_stored_by_one_process_are_recalled_by_another() {
 
     assert_eq!(b.refresh().await.unwrap(), 1);
     assert_eq!(b.refresh().await.unwrap(), 0, "a second refresh adds nothing");
-    let hits = b.recall(tenant.id, Some(sdr.id), Some(&["playbook"]), "customer says the price is higher than the competitor", 3).await.unwrap();
+    let hits =
+        b.recall(tenant.id, Some(sdr.id), Some(&["playbook"]), "customer says the price is higher than the competitor", 3).await.unwrap();
     assert_eq!(hits.first().map(|h| h.memory.id), Some(stored.id));
     assert_eq!(hits[0].memory.metadata["source"], "sales-playbook-2026.md");
 
