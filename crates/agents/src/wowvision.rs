@@ -81,7 +81,7 @@ impl WatchChanges {
                 format!("noted {other}")
             }
         };
-        Ok(WorkOutput { state, summary })
+        Ok(WorkOutput::new(state, summary))
     }
 }
 

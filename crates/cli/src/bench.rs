@@ -67,7 +67,7 @@ impl WorkFn for CountWork {
     async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
         self.0.fetch_add(1, Ordering::Relaxed);
         let n = input.state.get("n").and_then(|v| v.as_u64()).unwrap_or(0);
-        Ok(WorkOutput { state: json!({"n": n + 1}), summary: "counted".into() })
+        Ok(WorkOutput::new(json!({"n": n + 1}), "counted"))
     }
 }
 

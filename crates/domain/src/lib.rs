@@ -2,6 +2,7 @@
 //! and a delivery are. No I/O lives here; every other crate speaks in these types.
 
 pub mod decision;
+pub mod deliverable;
 pub mod delivery;
 pub mod escalation;
 pub mod event;
@@ -14,6 +15,7 @@ pub mod spec;
 pub mod tenant;
 
 pub use decision::{Citation, Decider, Decision, DecisionRequest, Method, NoDecider, Urgency, Verdict};
+pub use deliverable::{Deliverable, NewDeliverable};
 pub use delivery::{DeadLetter, DeliveryOutcome, DeliveryRecord, DeliveryStatus};
 pub use escalation::{Escalation, EscalationStatus, HumanAnswer};
 pub use event::{Event, EventError, EventStatus, EventType, NewEvent, Priority};

@@ -114,6 +114,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
             event_id: event.id,
             read_version: instance.context_version,
             new_state: None,
+            deliverables: Vec::new(),
             outcome: DeliveryOutcome { status: DeliveryStatus::Deferred, attempts: 0, outcome: "instance paused".into() },
             now: Utc::now(),
         };
@@ -216,6 +217,20 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
         event_id: event.id,
         read_version,
         new_state: Some(output.state),
+        deliverables: output
+            .deliverables
+            .into_iter()
+            .map(|d| waooaw_domain::Deliverable {
+                id: uuid::Uuid::now_v7(),
+                tenant_id: tenant,
+                instance_id,
+                event_id: event.id,
+                kind: d.kind,
+                title: d.title,
+                body_markdown: d.body_markdown,
+                created_at: commit_time,
+            })
+            .collect(),
         outcome: DeliveryOutcome { status: DeliveryStatus::Done, attempts: attempt, outcome: output.summary.clone() },
         now: commit_time,
     };

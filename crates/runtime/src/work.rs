@@ -25,6 +25,19 @@ pub struct WorkOutput {
     pub state: serde_json::Value,
     /// One line saying what the wake did; shown in the event's deliveries.
     pub summary: String,
+    /// What the wake produced for the customer; saved with the wake, so exactly once.
+    pub deliverables: Vec<waooaw_domain::NewDeliverable>,
+}
+
+impl WorkOutput {
+    pub fn new(state: serde_json::Value, summary: impl Into<String>) -> Self {
+        Self { state, summary: summary.into(), deliverables: Vec::new() }
+    }
+
+    pub fn with_deliverable(mut self, d: waooaw_domain::NewDeliverable) -> Self {
+        self.deliverables.push(d);
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

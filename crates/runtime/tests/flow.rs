@@ -18,7 +18,7 @@ impl WorkFn for Record {
         let mut seen = input.state.get("seen").and_then(Value::as_array).cloned().unwrap_or_default();
         let path = input.event.payload.get("path").and_then(Value::as_str).unwrap_or("");
         seen.push(json!(format!("{} {path}", input.event.event_type).trim().to_owned()));
-        Ok(WorkOutput { state: json!({"seen": seen}), summary: format!("saw {}", input.event.event_type) })
+        Ok(WorkOutput::new(json!({"seen": seen}), format!("saw {}", input.event.event_type)))
     }
 }
 
@@ -273,6 +273,7 @@ async fn changes_made_by_another_process_beat_the_warm_cache(env: Env) {
         event_id: elsewhere.id,
         read_version: 1,
         new_state: Some(json!({"seen": ["file.modified docs/one.md", "file.modified docs/elsewhere.md"]})),
+        deliverables: Vec::new(),
         outcome: waooaw_domain::DeliveryOutcome { status: DeliveryStatus::Done, attempts: 1, outcome: "elsewhere".into() },
         now: chrono::Utc::now(),
     };

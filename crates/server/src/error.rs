@@ -23,6 +23,7 @@ pub enum Code {
     EventNotFound,
     DeadLetterNotFound,
     EscalationNotFound,
+    DeliverableNotFound,
     SpecializationNotFound,
     RouteNotFound,
     MethodNotAllowed,
@@ -45,6 +46,7 @@ impl Code {
             | EventNotFound
             | DeadLetterNotFound
             | EscalationNotFound
+            | DeliverableNotFound
             | SpecializationNotFound
             | RouteNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -72,6 +74,7 @@ impl Code {
             EventNotFound => "event_not_found",
             DeadLetterNotFound => "dead_letter_not_found",
             EscalationNotFound => "escalation_not_found",
+            DeliverableNotFound => "deliverable_not_found",
             SpecializationNotFound => "specialization_not_found",
             RouteNotFound => "route_not_found",
             MethodNotAllowed => "method_not_allowed",

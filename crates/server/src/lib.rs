@@ -3,6 +3,7 @@
 
 mod api;
 mod decisions_api;
+mod outputs_api;
 pub mod error;
 mod extract;
 mod status_page;
@@ -47,6 +48,9 @@ pub fn router(state: AppState) -> Router {
         .route("/escalations", get(decisions_api::list_escalations))
         .route("/escalations/{id}/answer", post(decisions_api::answer_escalation))
         .route("/memories", post(decisions_api::create_memory))
+        .route("/instances/{id}/inputs", post(outputs_api::upload_input))
+        .route("/instances/{id}/deliverables", get(outputs_api::list_deliverables))
+        .route("/deliverables/{id}", get(outputs_api::get_deliverable))
         .route("/memories/search", get(decisions_api::search_memories))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
     Router::new()

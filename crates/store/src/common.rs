@@ -25,6 +25,7 @@ pub(crate) const INSTANCE_COLS: &str = "tenant_id, id, specialization_id, name, 
 pub(crate) const EVENT_COLS: &str =
     "e.id, e.tenant_id, e.type, e.source, e.ts, e.payload, e.correlation_id, e.parent_id, e.priority, e.target_instance";
 pub(crate) const DELIVERY_COLS: &str = "tenant_id, event_id, instance_id, status, attempts, outcome, context_version, updated_at";
+pub(crate) const DELIVERABLE_COLS: &str = "tenant_id, id, instance_id, event_id, kind, title, body_markdown, created_at";
 pub(crate) const DEAD_LETTER_COLS: &str = "id, tenant_id, event_id, instance_id, event_type, error, attempts, created_at, redriven_at";
 
 /// Upsert of a delivery as dead, whatever it was (the dead letter is the authority).
@@ -114,6 +115,20 @@ macro_rules! impl_store {
                 DeadLetter, DeliveryRecord, DeliveryStatus, Event, EventId, EventStatus, EventType, Instance, InstanceId, InstanceStatus,
                 Personality, Priority, Tenant, TenantId, WorkContext,
             };
+
+            fn deliverable_from_row(r: &DbRow) -> StoreResult<waooaw_domain::Deliverable> {
+                const T: &str = "deliverables";
+                Ok(waooaw_domain::Deliverable {
+                    id: get_uuid(r, "id", T)?,
+                    tenant_id: TenantId(get_uuid(r, "tenant_id", T)?),
+                    instance_id: InstanceId(get_uuid(r, "instance_id", T)?),
+                    event_id: EventId(get_uuid(r, "event_id", T)?),
+                    kind: r.try_get("kind")?,
+                    title: r.try_get("title")?,
+                    body_markdown: r.try_get("body_markdown")?,
+                    created_at: get_ts(r, "created_at", T)?,
+                })
+            }
 
             fn tenant_from_row(r: &DbRow) -> StoreResult<Tenant> {
                 Ok(Tenant {
@@ -557,6 +572,27 @@ macro_rules! impl_store {
 
                 async fn commit_wakes(&self, commits: &[WakeCommit]) -> StoreResult<Vec<WakeResult>> {
                     self.commit_wakes_batched(commits).await
+                }
+
+                async fn list_deliverables(&self, tenant: TenantId, instance: InstanceId, limit: i64) -> StoreResult<Vec<waooaw_domain::Deliverable>> {
+                    let sql = format!(
+                        "SELECT {DELIVERABLE_COLS} FROM deliverables WHERE tenant_id = $1 AND instance_id = $2 \
+                         ORDER BY created_at DESC, id DESC LIMIT $3"
+                    );
+                    sqlx::query(&sql)
+                        .bind(enc_id(tenant.0))
+                        .bind(enc_id(instance.0))
+                        .bind(limit.max(0))
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(deliverable_from_row)
+                        .collect()
+                }
+
+                async fn get_deliverable(&self, tenant: TenantId, id: uuid::Uuid) -> StoreResult<Option<waooaw_domain::Deliverable>> {
+                    let sql = format!("SELECT {DELIVERABLE_COLS} FROM deliverables WHERE tenant_id = $1 AND id = $2");
+                    sqlx::query(&sql).bind(enc_id(tenant.0)).bind(enc_id(id)).fetch_optional(&self.pool).await?.as_ref().map(deliverable_from_row).transpose()
                 }
 
                 async fn commit_wake(&self, c: &WakeCommit) -> StoreResult<WakeResult> {

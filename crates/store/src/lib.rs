@@ -68,6 +68,8 @@ pub struct WakeCommit {
     pub read_version: i64,
     /// The new context state; `None` when the wake did not run (deferred or dead delivery).
     pub new_state: Option<serde_json::Value>,
+    /// What the wake produced; saved only if the commit is applied (so exactly once).
+    pub deliverables: Vec<waooaw_domain::Deliverable>,
     pub outcome: DeliveryOutcome,
     pub now: DateTime<Utc>,
 }
@@ -149,6 +151,9 @@ pub trait Store: DecisionStore + Send + Sync + 'static {
     /// Applies several wakes (of different instances) in one transaction, each with the same
     /// rules as [`Store::commit_wake`]; a refused one writes nothing. Results are in input order.
     async fn commit_wakes(&self, commits: &[WakeCommit]) -> StoreResult<Vec<WakeResult>>;
+    /// An instance's deliverables, newest first.
+    async fn list_deliverables(&self, tenant: TenantId, instance: InstanceId, limit: i64) -> StoreResult<Vec<waooaw_domain::Deliverable>>;
+    async fn get_deliverable(&self, tenant: TenantId, id: uuid::Uuid) -> StoreResult<Option<waooaw_domain::Deliverable>>;
     /// Records a delivery as dead and files its dead letter, atomically.
     async fn insert_dead_letter(&self, dead: &DeadLetter) -> StoreResult<()>;
     /// Dead letters of one tenant, or of all tenants for an operator (`None`).

@@ -103,6 +103,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     },
     Migration { version: 2, name: "hot-path indexes", sql: HOT_PATH_INDEXES },
     Migration { version: 3, name: "decision engine", sql: SQLITE_DECISION_ENGINE },
+    Migration { version: 4, name: "deliverables", sql: SQLITE_DELIVERABLES },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -194,7 +195,37 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     },
     Migration { version: 2, name: "hot-path indexes", sql: HOT_PATH_INDEXES },
     Migration { version: 3, name: "decision engine", sql: POSTGRES_DECISION_ENGINE },
+    Migration { version: 4, name: "deliverables", sql: POSTGRES_DELIVERABLES },
 ];
+
+/// What agents produced, written with the wake that produced them (see `wake_commit.rs`).
+const SQLITE_DELIVERABLES: &str = r#"
+CREATE TABLE deliverables (
+    tenant_id     TEXT NOT NULL REFERENCES tenants(id),
+    id            TEXT PRIMARY KEY NOT NULL,
+    instance_id   TEXT NOT NULL REFERENCES instances(id),
+    event_id      TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    body_markdown TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+CREATE INDEX deliverables_instance ON deliverables (tenant_id, instance_id, created_at);
+"#;
+
+const POSTGRES_DELIVERABLES: &str = r#"
+CREATE TABLE deliverables (
+    tenant_id     UUID NOT NULL REFERENCES tenants(id),
+    id            UUID PRIMARY KEY,
+    instance_id   UUID NOT NULL REFERENCES instances(id),
+    event_id      UUID NOT NULL,
+    kind          TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    body_markdown TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX deliverables_instance ON deliverables (tenant_id, instance_id, created_at);
+"#;
 
 /// Indexes on the hot write path cost a page write per row; these keep only the rows that the
 /// queries look for (undispatched events, deferred deliveries) and drop an index no query uses.
@@ -485,6 +516,7 @@ mod tests {
             "memories",
             "decisions",
             "escalations",
+            "deliverables",
         ];
         for list in [SQLITE, POSTGRES] {
             let tables = tables(list);

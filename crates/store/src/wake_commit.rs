@@ -203,6 +203,26 @@ macro_rules! commit_wakes_impl {
                     q = q.bind(enc_id(c.instance_id.0)).bind(*version).bind(enc_ts(c.now));
                 }
                 q.execute(&mut *tx).await?;
+                let made: Vec<&waooaw_domain::Deliverable> = woke.iter().flat_map(|(c, _, _)| c.deliverables.iter()).collect();
+                for part in made.chunks(crate::wake_commit::WAKE_CHUNK) {
+                    let sql = format!(
+                        "INSERT INTO deliverables (tenant_id, id, instance_id, event_id, kind, title, body_markdown, created_at) VALUES {}",
+                        values_rows(1, part.len(), 8, POSITIONAL_PARAMS)
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for d in part {
+                        q = q
+                            .bind(enc_id(d.tenant_id.0))
+                            .bind(enc_id(d.id))
+                            .bind(enc_id(d.instance_id.0))
+                            .bind(enc_id(d.event_id.0))
+                            .bind(d.kind.as_str())
+                            .bind(d.title.as_str())
+                            .bind(d.body_markdown.as_str())
+                            .bind(enc_ts(d.created_at));
+                    }
+                    q.execute(&mut *tx).await?;
+                }
                 let sql = format!(
                     "INSERT INTO work_contexts (tenant_id, instance_id, version, state, event_id, created_at) VALUES {}",
                     values_rows(1, woke.len(), 6, POSITIONAL_PARAMS)
@@ -245,6 +265,7 @@ mod tests {
             event_id: e,
             read_version: read,
             new_state: ran.then(|| serde_json::json!({})),
+            deliverables: Vec::new(),
             outcome: DeliveryOutcome { status, attempts: 1, outcome: String::new() },
             now: chrono::Utc::now(),
         }

@@ -121,6 +121,7 @@ conformance!(
     concurrent_commits_have_one_winner,
     bulk_ingest_in_batches,
     prune_contexts_keeps_the_newest,
+    deliverables_are_saved_once_with_their_wake,
     decision_cache_expires_purges_by_version_and_stays_in_its_tenant,
     memories_keep_seq_order_exact_vectors_and_tenant_scope,
     decision_log_lists_newest_first_and_sums_by_tier,
@@ -205,7 +206,16 @@ fn deferred() -> DeliveryOutcome {
 }
 
 fn wake(i: &Instance, e: &Event, read_version: i64, state: Option<serde_json::Value>, outcome: DeliveryOutcome) -> WakeCommit {
-    WakeCommit { tenant_id: i.tenant_id, instance_id: i.id, event_id: e.id, read_version, new_state: state, outcome, now: now() }
+    WakeCommit {
+        tenant_id: i.tenant_id,
+        instance_id: i.id,
+        event_id: e.id,
+        read_version,
+        new_state: state,
+        deliverables: Vec::new(),
+        outcome,
+        now: now(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -635,4 +645,38 @@ async fn prune_contexts_keeps_the_newest(store: DynStore) {
     // Keeping 0 is treated as 1: the current context is never pruned.
     assert_eq!(store.prune_contexts(0).await.unwrap(), 1);
     assert_eq!(store.latest_context(acme.id, vera.id).await.unwrap().unwrap().version, 5);
+}
+
+async fn deliverables_are_saved_once_with_their_wake(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let e = event(acme.id, "input.received", "uploads/product-page.html", now());
+    store.insert_events(std::slice::from_ref(&e)).await.unwrap();
+    let report = |title: &str| waooaw_domain::Deliverable {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: acme.id,
+        instance_id: vera.id,
+        event_id: e.id,
+        kind: "seo_audit".into(),
+        title: title.into(),
+        body_markdown: "# SEO audit\n\n| Check | Result |\n|---|---|\n| title length | 72 chars: too long |\n".into(),
+        created_at: now(),
+    };
+    let mut stale = wake(&vera, &e, 7, Some(json!({"audits": 1})), done("audited"));
+    stale.deliverables = vec![report("lost the race")];
+    assert_eq!(store.commit_wake(&stale).await.unwrap(), WakeResult::Conflict);
+    let mut first = wake(&vera, &e, 0, Some(json!({"audits": 1})), done("audited"));
+    first.deliverables = vec![report("SEO audit: /products/trail-runner-x"), report("Fix list")];
+    assert_eq!(store.commit_wake(&first).await.unwrap(), WakeResult::Committed(1));
+    let mut repeat = wake(&vera, &e, 1, Some(json!({"audits": 2})), done("audited again"));
+    repeat.deliverables = vec![report("duplicate")];
+    assert_eq!(store.commit_wake(&repeat).await.unwrap(), WakeResult::AlreadyDone);
+
+    let listed = store.list_deliverables(acme.id, vera.id, 10).await.unwrap();
+    let mut titles: Vec<_> = listed.iter().map(|d| d.title.as_str()).collect();
+    titles.sort_unstable();
+    assert_eq!(titles, vec!["Fix list", "SEO audit: /products/trail-runner-x"], "saved once, refused commits saved nothing");
+    let got = store.get_deliverable(acme.id, first.deliverables[0].id).await.unwrap().unwrap();
+    assert_eq!(got, first.deliverables[0]);
+    assert_eq!(store.get_deliverable(TenantId::new(), got.id).await.unwrap(), None, "wrong tenant");
+    assert!(store.list_deliverables(TenantId::new(), vera.id, 10).await.unwrap().is_empty());
 }
