@@ -1,5 +1,7 @@
 //! Agents and their skills: the work functions specializations name in their spec files.
 
+pub mod marketplace;
+pub mod skill_agent;
 pub mod skills;
 pub mod wowvision;
 
@@ -10,5 +12,6 @@ use waooaw_runtime::WorkRegistry;
 pub fn registry() -> WorkRegistry {
     let mut r = WorkRegistry::default();
     r.register(wowvision::WORK_NAME, Arc::new(wowvision::WatchChanges));
+    marketplace::register(&mut r);
     r
 }

@@ -269,3 +269,45 @@ mod tests {
         );
     }
 }
+
+/// `waooaw costs`: spend per tenant, instance, specialization or day, as a table or JSON.
+#[derive(clap::Args)]
+pub struct CostsCmd {
+    #[command(flatten)]
+    conn: Conn,
+    /// Only this tenant's (default: every tenant's).
+    #[arg(long)]
+    tenant: Option<Uuid>,
+    #[arg(long, value_enum, default_value_t = GroupBy::Tenant)]
+    group_by: GroupBy,
+    #[arg(long)]
+    json: bool,
+}
+
+impl CostsCmd {
+    pub async fn run(self) -> Result<()> {
+        let mut path = format!("/v1/costs?group_by={}", name(self.group_by));
+        if let Some(t) = self.tenant {
+            path.push_str(&format!("&tenant_id={t}"));
+        }
+        let v = self.conn.call(Method::GET, &path, None).await?;
+        if self.json {
+            print(&v);
+            return Ok(());
+        }
+        println!("{:<38} {:>10} {:>9} {:>12} {:>12} {:>12}", name(self.group_by), "decisions", "llm", "tokens_in", "tokens_out", "usd");
+        for g in v["costs"].as_array().into_iter().flatten() {
+            println!(
+                "{:<38} {:>10} {:>9} {:>12} {:>12} {:>12.6}",
+                g["group"].as_str().unwrap_or(""),
+                g["decisions"].as_i64().unwrap_or(0),
+                g["llm_calls"].as_i64().unwrap_or(0),
+                g["tokens_in"].as_i64().unwrap_or(0),
+                g["tokens_out"].as_i64().unwrap_or(0),
+                g["cost_usd"].as_f64().unwrap_or(0.0)
+            );
+        }
+        println!("total: ${:.6}", v["total_usd"].as_f64().unwrap_or(0.0));
+        Ok(())
+    }
+}

@@ -4,6 +4,7 @@ mod bench;
 mod bench_decide;
 mod client;
 mod config;
+mod demo;
 mod decisions_cmd;
 mod engine;
 mod serve;
@@ -22,6 +23,10 @@ struct Cli {
 enum Command {
     /// Run the platform: API, webhooks, runtime (embedded SQLite and in-process bus by default).
     Serve(config::ServeArgs),
+    /// `serve`, plus a demo tenant whose agents work on bundled, realistic fixtures (offline).
+    Demo(config::ServeArgs),
+    /// Spend (decisions, LLM calls, tokens, USD) of a running server, grouped.
+    Costs(decisions_cmd::CostsCmd),
     /// Apply pending store migrations and exit.
     Migrate(config::StoreArgs),
     /// Events: publish one to a running server.
@@ -70,6 +75,8 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve::serve(args).await,
+        Command::Demo(args) => serve::serve_with(args, true).await,
+        Command::Costs(c) => c.run().await,
         Command::Migrate(args) => serve::migrate(args).await,
         Command::Events(c) => c.run().await,
         Command::Tenants(c) => c.run().await,

@@ -48,6 +48,11 @@ async fn open_redis(url: &str, cfg: waooaw_bus::RedisBusConfig) -> Result<waooaw
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
+    serve_with(args, false).await
+}
+
+/// `serve`, and with `demo` also seeds a demo tenant whose agents work on bundled fixtures.
+pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
     let cfg: Settled = args.settle()?;
     init_logs(cfg.log_json);
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
@@ -82,6 +87,14 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         llm = engine.has_llm(), memories = engine.memory().len(), embedding = engine.memory().embedding_id(),
         instances = runtime.routed_instances(), migrations_applied = applied, "waooaw serving");
     eprintln!("waooaw listening on http://{} ({} store, {} bus, {} specializations)", cfg.listen, store.kind(), bus.kind(), catalog.len());
+    if demo {
+        let (runtime, listen) = (runtime.clone(), cfg.listen.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::demo::seed(&runtime, &listen).await {
+                eprintln!("demo: seeding failed: {e:#}");
+            }
+        });
+    }
     waooaw_server::serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopping: finishing in-flight wakes");
     runtime.shutdown(Duration::from_secs(10)).await;

@@ -15,10 +15,14 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path, extra: &[(&str, &str)]) -> Self {
+        Self::start_command("serve", data_dir, extra)
+    }
+
+    fn start_command(command: &str, data_dir: &Path, extra: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_waooaw"));
-        cmd.arg("serve")
+        cmd.arg(command)
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--listen")
@@ -297,4 +301,46 @@ async fn the_cli_asks_the_decision_engine_and_answers_its_escalations() {
     let methods = &s["groups"][instance.as_str()]["methods"];
     let counts: Vec<Option<i64>> = ["fallback", "rules", "cache"].iter().map(|m| methods[m]["decisions"].as_i64()).collect();
     assert_eq!(counts, [Some(1); 3], "{s}");
+}
+
+/// `waooaw demo`: every hired agent delivers from its bundled fixture, without any network.
+#[tokio::test]
+async fn the_demo_delivers_for_every_agent_it_hires() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = Server::start_command("demo", dir.path(), &[]);
+    server.ready().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (tenant, instances) = loop {
+        let tenants = server.get("/v1/tenants").await;
+        let demo = tenants["tenants"].as_array().and_then(|l| l.iter().find(|t| t["name"] == "Northfield Demo Co")).cloned();
+        if let Some(t) = demo {
+            let id = t["id"].as_str().expect("tenant id").to_owned();
+            let list = server.get(&format!("/v1/instances?tenant_id={id}")).await;
+            let list = list["instances"].as_array().cloned().unwrap_or_default();
+            if list.len() >= 8 {
+                break (id, list);
+            }
+        }
+        assert!(Instant::now() < deadline, "the demo tenant and its agents did not appear");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut kinds = std::collections::BTreeSet::new();
+    for i in &instances {
+        let (id, spec) = (i["id"].as_str().expect("id"), i["specialization_id"].as_str().expect("spec"));
+        let delivered = loop {
+            let d = server.get(&format!("/v1/instances/{id}/deliverables?tenant_id={tenant}")).await;
+            let d = d["deliverables"].as_array().cloned().unwrap_or_default();
+            if !d.is_empty() {
+                break d;
+            }
+            assert!(Instant::now() < deadline, "{spec} delivered nothing");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let first = &delivered[0];
+        assert_ne!(first["kind"], "input_rejected", "{spec} could not use its fixture: {}", first["body_markdown"]);
+        assert!(first["body_html"].as_str().is_some_and(|h| h.contains("<h1>")), "{spec}: rendered HTML");
+        kinds.insert(first["kind"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(kinds.len() >= 8, "one kind of deliverable per agent: {kinds:?}");
+    server.kill();
 }

@@ -150,6 +150,7 @@ pub struct Specialization {
     pub work: String,
     /// Agent-specific settings handed to the work function.
     pub settings: serde_json::Value,
+    pub marketplace: Marketplace,
     /// The `[[rules]]` the rules tier of the decision engine applies, in file order.
     pub rules: RuleSet,
 }
@@ -182,6 +183,35 @@ struct RawSpec {
     settings: Option<toml::Table>,
     #[serde(default)]
     rules: Vec<RawRule>,
+    #[serde(default)]
+    marketplace: Marketplace,
+}
+
+/// How the agent is offered in the marketplace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Marketplace {
+    pub vertical: Vertical,
+    pub price_usd_per_month: f64,
+    /// Length of the free trial.
+    pub trial_days: u32,
+    /// One line for the catalog page.
+    pub tagline: String,
+}
+
+impl Default for Marketplace {
+    fn default() -> Self {
+        Self { vertical: Vertical::Platform, price_usd_per_month: 0.0, trial_days: 7, tagline: String::new() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vertical {
+    Platform,
+    Marketing,
+    Sales,
+    Support,
 }
 
 #[derive(Deserialize)]
@@ -268,6 +298,7 @@ impl Specialization {
             schedule,
             work: raw.work.into_inner(),
             settings,
+            marketplace: raw.marketplace,
             rules,
         })
     }

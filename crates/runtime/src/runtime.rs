@@ -219,14 +219,17 @@ impl Runtime {
         personality: Personality,
     ) -> Result<Instance, RuntimeError> {
         self.require_tenant(tenant).await?;
-        if self.shared.catalog.get(specialization_id).is_none() {
+        let Some(spec) = self.shared.catalog.get(specialization_id) else {
             return Err(RuntimeError::UnknownSpecialization(specialization_id.to_owned()));
-        }
+        };
+        // The spec's trial length wins over the runtime's default.
+        let trial = chrono::Duration::days(i64::from(spec.marketplace.trial_days));
         if personality.name.trim().is_empty() || personality.name.chars().count() > 100 {
             return Err(RuntimeError::Invalid("name must be 1..=100 characters".into()));
         }
         let now = Utc::now();
-        let instance = Instance::on_trial(tenant, specialization_id, personality, now, Some(now + self.shared.config.trial_length));
+        let trial = if spec.marketplace.trial_days == 0 { self.shared.config.trial_length } else { trial };
+        let instance = Instance::on_trial(tenant, specialization_id, personality, now, Some(now + trial));
         self.shared.store.create_instance(&instance).await?;
         self.shared.registry.upsert(&route_of(&instance));
         Ok(instance)

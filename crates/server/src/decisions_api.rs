@@ -242,3 +242,35 @@ pub async fn search_memories(State(s): State<AppState>, Query(q): Q) -> Result<J
         .map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
     Ok(Json(json!({"memories": hits.iter().map(|h| memory_json(&h.memory, Some(h.score))).collect::<Vec<_>>()})))
 }
+
+/// Spend: decisions, LLM calls, tokens and USD per tenant, instance, specialization or day,
+/// from the decision log. Without `tenant_id`, every tenant (operator view).
+pub async fn costs(State(s): State<AppState>, Query(q): Q) -> Result<Json<Value>, ApiError> {
+    let tenant: Option<TenantId> = optional_param(&q, "tenant_id")?;
+    if let Some(t) = tenant {
+        s.runtime.require_tenant(t).await?;
+    }
+    let raw = q.get("group_by").map_or("tenant", String::as_str);
+    let group = SummaryGroup::parse(raw).ok_or_else(|| {
+        ApiError::new(Code::InvalidRequest, format!("group_by `{raw}` is not one of tenant, instance, specialization, day"))
+    })?;
+    let since = optional_param::<chrono::DateTime<chrono::Utc>>(&q, "since")?;
+    let rows = s.runtime.store().decision_summary(tenant, group, since).await?;
+    let mut out: Vec<Value> = Vec::new();
+    for r in &rows {
+        if out.last().and_then(|v| v["group"].as_str()) != Some(r.group.as_str()) {
+            out.push(json!({"group": r.group, "decisions": 0, "llm_calls": 0, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0}));
+        }
+        let Some(g) = out.last_mut() else { continue };
+        let add = |v: &Value, n: i64| json!(v.as_i64().unwrap_or(0) + n);
+        g["decisions"] = add(&g["decisions"], r.decisions);
+        if r.method == waooaw_domain::Method::Llm {
+            g["llm_calls"] = add(&g["llm_calls"], r.decisions);
+        }
+        g["tokens_in"] = add(&g["tokens_in"], r.tokens_in);
+        g["tokens_out"] = add(&g["tokens_out"], r.tokens_out);
+        g["cost_usd"] = json!(g["cost_usd"].as_f64().unwrap_or(0.0) + r.cost_usd);
+    }
+    let total: f64 = out.iter().filter_map(|g| g["cost_usd"].as_f64()).sum();
+    Ok(Json(json!({"group_by": group.as_str(), "total_usd": total, "costs": out})))
+}

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dead-letters/{id}/redrive", post(api::redrive))
         .route("/decisions", get(decisions_api::list_decisions).post(decisions_api::decide))
         .route("/decisions/summary", get(decisions_api::decision_summary))
+        .route("/costs", get(decisions_api::costs))
         .route("/escalations", get(decisions_api::list_escalations))
         .route("/escalations/{id}/answer", post(decisions_api::answer_escalation))
         .route("/memories", post(decisions_api::create_memory))

@@ -16,7 +16,7 @@ use waooaw_domain::{Deliverable, EventType, InstanceId, NewEvent, TenantId};
 type Q = Query<HashMap<String, String>>;
 
 /// Document types an agent can read, by `Content-Type`.
-const ACCEPTED: &[&str] = &["text/plain", "text/markdown", "text/html", "text/csv", "application/json"];
+const ACCEPTED: &[&str] = &["text/plain", "text/markdown", "text/html", "text/css", "text/csv", "application/json"];
 
 /// Uploads are carried in the event (so the wake needs no further read); the limit keeps events
 /// reasonable whatever the general body limit is.

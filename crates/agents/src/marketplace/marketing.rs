@@ -1,0 +1,47 @@
+//! Agents whose input is a page, a stylesheet or copy: SEO (e-commerce) and Brand Strategy.
+
+use super::{AgentDef, deliverable, options};
+use crate::skill_agent::Document;
+use crate::skills::{SkillError, brand, html};
+use waooaw_domain::NewDeliverable;
+
+pub(crate) const AGENTS: &[AgentDef] = &[
+    AgentDef { name: "seo.audit", accepts: &["text/html"], skill: seo_audit },
+    AgentDef { name: "brand.review", accepts: &["text/plain", "text/markdown", "text/html", "text/css"], skill: brand_review },
+];
+
+fn seo_audit(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let opts: html::SeoOptions = options(doc, "seo")?;
+    let url = doc.settings.get("site_url").and_then(|v| v.as_str());
+    let report = html::audit_page(doc.content.as_bytes(), url, &opts)?;
+    Ok(deliverable("seo_audit", format!("SEO audit: {} (score {})", doc.filename, report.score), report.to_markdown()))
+}
+
+/// Copy is checked for voice; stylesheets and pages for off-palette colours (pages for both).
+fn brand_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let guide: brand::BrandGuide = options(doc, "guide")?;
+    let md = match doc.content_type {
+        "text/css" => brand::check_colours(doc.content.as_bytes(), brand::SourceKind::Css, &guide)?.to_markdown(),
+        "text/html" => {
+            let colours = brand::check_colours(doc.content.as_bytes(), brand::SourceKind::Html, &guide)?;
+            let text = html_text(doc.content);
+            format!("{}\n\n{}", brand::check_voice(&text, &guide).to_markdown(), colours.to_markdown())
+        }
+        _ => brand::check_voice(doc.content, &guide).to_markdown(),
+    };
+    Ok(deliverable("brand_review", format!("Brand review: {}", doc.filename), md))
+}
+
+/// The visible text of a page, for the voice check.
+fn html_text(page: &str) -> String {
+    let doc = scraper::Html::parse_document(page);
+    let mut out = String::new();
+    for t in doc.root_element().text() {
+        let t = t.trim();
+        if !t.is_empty() {
+            out.push_str(t);
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -1,0 +1,39 @@
+//! The marketplace agents: each is a [`SkillAgent`] (see `skill_agent.rs`) whose skill reads the
+//! uploaded document with the options from its spec's `[settings]` and writes a deliverable.
+//! Adding an agent with existing logic is a spec file naming one of these work functions.
+
+mod marketing;
+mod sales;
+
+use crate::skill_agent::{Document, SkillAgent};
+use crate::skills::SkillError;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use waooaw_domain::NewDeliverable;
+use waooaw_runtime::WorkRegistry;
+
+/// Every marketplace agent's work function.
+pub fn register(r: &mut WorkRegistry) {
+    for agent in sales::AGENTS.iter().chain(marketing::AGENTS) {
+        r.register(agent.name, Arc::new(SkillAgent { name: agent.name, accepts: agent.accepts, skill: agent.skill }));
+    }
+}
+
+/// The options under `[settings.<key>]` of the spec, or the skill's defaults.
+pub(crate) fn options<T: DeserializeOwned + Default>(doc: &Document<'_>, key: &str) -> Result<T, SkillError> {
+    match doc.settings.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(T::default()),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| SkillError::Invalid(format!("spec settings `{key}`: {e}"))),
+    }
+}
+
+pub(crate) fn deliverable(kind: &str, title: String, body_markdown: String) -> NewDeliverable {
+    NewDeliverable { kind: kind.to_owned(), title, body_markdown }
+}
+
+/// A work function's definition, before it is registered.
+pub(crate) struct AgentDef {
+    pub name: &'static str,
+    pub accepts: &'static [&'static str],
+    pub skill: crate::skill_agent::SkillFn,
+}

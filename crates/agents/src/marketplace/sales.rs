@@ -1,0 +1,78 @@
+//! Agents whose input is a CSV export: PPC, Influencer Marketing, Account Executive, CRM
+//! Management, Lead Generation and SDR.
+
+use super::{AgentDef, deliverable, options};
+use crate::skill_agent::Document;
+use crate::skills::{SkillError, crm, influencer, leads, pipeline, ppc};
+use waooaw_domain::NewDeliverable;
+
+const CSV: &[&str] = &["text/csv"];
+
+pub(crate) const AGENTS: &[AgentDef] = &[
+    AgentDef { name: "ppc.analyse", accepts: &["text/csv", "application/json"], skill: ppc_analyse },
+    AgentDef { name: "influencer.rank", accepts: CSV, skill: influencer_rank },
+    AgentDef { name: "ae.pipeline", accepts: CSV, skill: ae_pipeline },
+    AgentDef { name: "crm.dedupe", accepts: CSV, skill: crm_dedupe },
+    AgentDef { name: "leadgen.qualify", accepts: CSV, skill: leadgen_qualify },
+    AgentDef { name: "sdr.score", accepts: CSV, skill: sdr_score },
+];
+
+/// Campaign metrics (CSV) get a pacing and bid report; ad copy (JSON: `{"platform": "google",
+/// "headlines": [...], ...}`) gets a limits check.
+fn ppc_analyse(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    if doc.content_type == "application/json" {
+        let mut v: serde_json::Value = serde_json::from_str(doc.content).map_err(|e| SkillError::Invalid(format!("ad copy JSON: {e}")))?;
+        let platform = v.get("platform").cloned().unwrap_or_else(|| serde_json::json!("google"));
+        if let Some(o) = v.as_object_mut() {
+            o.remove("platform");
+        }
+        let platform: ppc::AdPlatform =
+            serde_json::from_value(platform).map_err(|e| SkillError::Invalid(format!("ad copy `platform`: {e}")))?;
+        let ad: ppc::AdCopy = serde_json::from_value(v).map_err(|e| SkillError::Invalid(format!("ad copy: {e}")))?;
+        let report = ppc::check_ad_copy(&ad, platform);
+        return Ok(deliverable("ad_copy_check", format!("Ad copy check: {}", doc.filename), report.to_markdown()));
+    }
+    let opts: ppc::PacingOptions = options(doc, "pacing")?;
+    let report = ppc::analyse_campaigns(doc.content.as_bytes(), &opts, doc.today)?;
+    Ok(deliverable("campaign_pacing", format!("Campaign pacing and bids: {}", doc.filename), report.to_markdown()))
+}
+
+fn influencer_rank(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let brief: influencer::CampaignBrief = options(doc, "brief")?;
+    let report = influencer::rank_candidates(doc.content.as_bytes(), &brief)?;
+    Ok(deliverable("influencer_shortlist", format!("Influencer shortlist: {}", doc.filename), report.to_markdown()))
+}
+
+fn ae_pipeline(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let opts: pipeline::PipelineOptions = options(doc, "pipeline")?;
+    let report = pipeline::review_pipeline(doc.content.as_bytes(), &opts, doc.today)?;
+    Ok(deliverable("pipeline_followups", format!("Pipeline follow-ups: {}", doc.filename), report.to_markdown()))
+}
+
+fn crm_dedupe(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let opts: crm::DedupeOptions = options(doc, "dedupe")?;
+    let report = crm::dedupe_contacts(doc.content.as_bytes(), &opts)?;
+    Ok(deliverable("crm_cleanup", format!("Contact cleanup: {}", doc.filename), report.to_markdown()))
+}
+
+fn leadgen_qualify(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let icp: leads::IdealCustomerProfile = options(doc, "icp")?;
+    let report = leads::qualify_leads(doc.content.as_bytes(), &icp)?;
+    let mut md = report.to_markdown();
+    md.push_str(&format!("\n\n{} qualified lead(s) are ready for the SDR.\n", report.handoff().count()));
+    Ok(deliverable("qualified_leads", format!("Lead qualification: {}", doc.filename), md))
+}
+
+/// Scores the leads, then writes an outreach sequence for each qualified one. Drafting with an
+/// LLM comes with the LLM tier; until then the sequence is a labelled template.
+fn sdr_score(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let icp: leads::IdealCustomerProfile = options(doc, "icp")?;
+    let sender = doc.settings.get("sender").and_then(|v| v.as_str()).unwrap_or("[your name]");
+    let report = leads::qualify_leads(doc.content.as_bytes(), &icp)?;
+    let mut md = report.to_markdown();
+    for lead in report.handoff() {
+        md.push_str("\n\n---\n\n");
+        md.push_str(&leads::outreach_template(lead, sender));
+    }
+    Ok(deliverable("scored_leads_outreach", format!("Scored leads and outreach: {}", doc.filename), md))
+}

@@ -1,0 +1,109 @@
+//! The work function of the marketplace agents: an agent wakes on an uploaded document
+//! (`input.received`), runs its skill on it and hands back a deliverable; on its daily
+//! `schedule.tick` it reports what it did. What differs between agents is only the skill
+//! (`SkillFn`) and which document types it reads.
+
+use crate::skills::SkillError;
+use serde_json::{Value, json};
+use waooaw_domain::NewDeliverable;
+use waooaw_runtime::{WakeInput, WorkError, WorkFn, WorkOutput};
+
+/// A document handed to a skill.
+pub struct Document<'a> {
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub content: &'a str,
+    /// The event's date: skills never read the clock, so a replayed event gives the same result.
+    pub today: chrono::NaiveDate,
+    /// The spec's `[settings]`: the skill's options.
+    pub settings: &'a Value,
+}
+
+pub type SkillFn = fn(&Document<'_>) -> Result<NewDeliverable, SkillError>;
+
+pub struct SkillAgent {
+    pub name: &'static str,
+    /// Content types the skill reads.
+    pub accepts: &'static [&'static str],
+    pub skill: SkillFn,
+}
+
+/// How many recent results the context keeps.
+const RECENT: usize = 20;
+
+#[async_trait::async_trait]
+impl WorkFn for SkillAgent {
+    async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+        let mut state = match input.state {
+            Value::Object(m) => Value::Object(m.clone()),
+            _ => json!({}),
+        };
+        let event = input.event;
+        match event.event_type.as_str() {
+            "input.received" => {
+                let p = &event.payload;
+                let text = |k: &str| p.get(k).and_then(Value::as_str);
+                let (Some(filename), Some(content_type), Some(content)) = (text("filename"), text("content_type"), text("content")) else {
+                    return Err(WorkError::Permanent("input.received needs `filename`, `content_type` and `content` strings".into()));
+                };
+                let doc = Document { filename, content_type, content, today: event.timestamp.date_naive(), settings: &input.spec.settings };
+                let deliverable = if !self.accepts.contains(&content_type) {
+                    rejected(filename, &format!("{} reads {}, not {content_type}", input.spec.name, self.accepts.join(", ")))
+                } else {
+                    match (self.skill)(&doc) {
+                        Ok(d) => d,
+                        Err(e) => rejected(filename, &e.to_string()),
+                    }
+                };
+                let ok = deliverable.kind != "input_rejected";
+                bump(&mut state, if ok { "deliverables" } else { "rejected_inputs" });
+                bump(&mut state, "since_report");
+                push_recent(&mut state, json!({"filename": filename, "kind": deliverable.kind, "title": deliverable.title, "at": event.timestamp}));
+                let summary = format!("{}: {}", if ok { "delivered" } else { "could not use the input" }, deliverable.title);
+                Ok(WorkOutput::new(state, summary).with_deliverable(deliverable))
+            }
+            "schedule.tick" => {
+                let since = state.get("since_report").and_then(Value::as_u64).unwrap_or(0);
+                let recent = state.get("recent").and_then(Value::as_array).cloned().unwrap_or_default();
+                state["since_report"] = json!(0);
+                let mut md = format!("# Daily report: {}\n\n{} input(s) handled since the last report.\n\n", input.instance.personality.name, since);
+                if !recent.is_empty() {
+                    md.push_str("| File | Deliverable | Kind |\n|---|---|---|\n");
+                    for r in recent.iter().rev().take(10) {
+                        md.push_str(&format!(
+                            "| {} | {} | {} |\n",
+                            r["filename"].as_str().unwrap_or(""),
+                            r["title"].as_str().unwrap_or(""),
+                            r["kind"].as_str().unwrap_or("")
+                        ));
+                    }
+                }
+                let d = NewDeliverable { kind: "daily_report".into(), title: format!("Daily report, {}", event.timestamp.date_naive()), body_markdown: md };
+                Ok(WorkOutput::new(state, format!("daily report: {since} input(s)")).with_deliverable(d))
+            }
+            other => Ok(WorkOutput::new(state, format!("{} does not act on {other}", self.name))),
+        }
+    }
+}
+
+/// The deliverable for an input the skill could not use: says what was wrong, never silent.
+fn rejected(filename: &str, why: &str) -> NewDeliverable {
+    NewDeliverable {
+        kind: "input_rejected".into(),
+        title: format!("Could not process {filename}"),
+        body_markdown: format!("# Could not process `{filename}`\n\n{why}\n\nFix the file and upload it again."),
+    }
+}
+
+fn bump(state: &mut Value, key: &str) {
+    let n = state.get(key).and_then(Value::as_u64).unwrap_or(0);
+    state[key] = json!(n + 1);
+}
+
+fn push_recent(state: &mut Value, item: Value) {
+    let mut list = state.get("recent").and_then(Value::as_array).cloned().unwrap_or_default();
+    list.push(item);
+    let excess = list.len().saturating_sub(RECENT);
+    list.drain(..excess);
+    state["recent"] = Value::Array(list);
+}

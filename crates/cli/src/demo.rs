@@ -1,0 +1,52 @@
+//! `waooaw demo`: a demo tenant hires one agent of every kind in the catalog that has a bundled
+//! fixture, and each gets a realistic document (`demo/` in the repository, compiled in), so
+//! deliverables appear within seconds, offline and without an API key.
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use std::sync::Arc;
+use waooaw_domain::{EventType, NewEvent, Personality, Tenant, TenantId};
+use waooaw_runtime::Runtime;
+
+/// (specialization, given name, role title, file name, content type, content).
+pub const FIXTURES: &[(&str, &str, &str, &str, &str, &str)] = &[
+    ("seo-ecommerce", "Sage", "SEO lead", "category-page.html", "text/html", include_str!("../../../demo/category-page.html")),
+    ("brand-strategy", "Bree", "Brand manager", "brand-copy.md", "text/markdown", include_str!("../../../demo/brand-copy.md")),
+    ("ppc-advertising", "Pia", "Paid media manager", "campaign-metrics.csv", "text/csv", include_str!("../../../demo/campaign-metrics.csv")),
+    ("influencer-marketing", "Ines", "Creator partnerships", "influencers.csv", "text/csv", include_str!("../../../demo/influencers.csv")),
+    ("lead-generation", "Leo", "Inbound qualification", "leads.csv", "text/csv", include_str!("../../../demo/leads.csv")),
+    ("sdr-b2b-saas", "Sam", "Sales development", "leads.csv", "text/csv", include_str!("../../../demo/leads.csv")),
+    ("account-executive", "Ava", "Account executive", "deals.csv", "text/csv", include_str!("../../../demo/deals.csv")),
+    ("crm-management", "Cole", "CRM admin", "contacts.csv", "text/csv", include_str!("../../../demo/contacts.csv")),
+];
+
+/// Seeds the demo tenant and feeds each hired agent its fixture; prints where to look.
+pub async fn seed(runtime: &Arc<Runtime>, listen: &str) -> Result<()> {
+    let tenant = Tenant {
+        id: TenantId::new(),
+        name: "Northfield Demo Co".into(),
+        webhook_secret: format!("demo-{}", uuid::Uuid::new_v4().simple()),
+        created_at: chrono::Utc::now(),
+    };
+    runtime.store().create_tenant(&tenant).await.context("create the demo tenant")?;
+    let mut hired = Vec::new();
+    for (spec, name, role, filename, content_type, content) in FIXTURES {
+        if runtime.catalog().get(spec).is_none() {
+            eprintln!("demo: {spec} is not in the catalog; skipped");
+            continue;
+        }
+        let personality = Personality { name: (*name).into(), role_title: (*role).into(), industry: "outdoor retail".into(), ..Default::default() };
+        let instance = runtime.create_instance(tenant.id, spec, personality).await.with_context(|| format!("hire {spec}"))?;
+        let payload = json!({"filename": filename, "content_type": content_type, "size": content.len(), "content": content});
+        let mut event = NewEvent::new(EventType::parse("input.received")?, "demo", tenant.id, payload);
+        event.target_instance = Some(instance.id);
+        runtime.publish(event).await.with_context(|| format!("feed {spec}"))?;
+        hired.push((spec, instance.id));
+    }
+    eprintln!("demo: tenant \"{}\" {} hired {} agents; their deliverables:", tenant.name, tenant.id, hired.len());
+    for (spec, id) in &hired {
+        eprintln!("  {spec:<22} http://{listen}/v1/instances/{id}/deliverables?tenant_id={}", tenant.id);
+    }
+    eprintln!("demo: status page http://{listen}/ ; the API needs the admin token (see above or data/admin-token)");
+    Ok(())
+}
