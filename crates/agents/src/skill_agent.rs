@@ -15,6 +15,8 @@ pub struct Document<'a> {
     pub content: &'a str,
     /// The event's date: skills never read the clock, so a replayed event gives the same result.
     pub today: chrono::NaiveDate,
+    /// The event's time.
+    pub now: chrono::DateTime<chrono::Utc>,
     /// The spec's `[settings]`: the skill's options.
     pub settings: &'a Value,
 }
@@ -46,7 +48,14 @@ impl WorkFn for SkillAgent {
                 let (Some(filename), Some(content_type), Some(content)) = (text("filename"), text("content_type"), text("content")) else {
                     return Err(WorkError::Permanent("input.received needs `filename`, `content_type` and `content` strings".into()));
                 };
-                let doc = Document { filename, content_type, content, today: event.timestamp.date_naive(), settings: &input.spec.settings };
+                let doc = Document {
+                    filename,
+                    content_type,
+                    content,
+                    today: event.timestamp.date_naive(),
+                    now: event.timestamp,
+                    settings: &input.spec.settings,
+                };
                 let deliverable = if !self.accepts.contains(&content_type) {
                     rejected(filename, &format!("{} reads {}, not {content_type}", input.spec.name, self.accepts.join(", ")))
                 } else {
@@ -58,7 +67,10 @@ impl WorkFn for SkillAgent {
                 let ok = deliverable.kind != "input_rejected";
                 bump(&mut state, if ok { "deliverables" } else { "rejected_inputs" });
                 bump(&mut state, "since_report");
-                push_recent(&mut state, json!({"filename": filename, "kind": deliverable.kind, "title": deliverable.title, "at": event.timestamp}));
+                push_recent(
+                    &mut state,
+                    json!({"filename": filename, "kind": deliverable.kind, "title": deliverable.title, "at": event.timestamp}),
+                );
                 let summary = format!("{}: {}", if ok { "delivered" } else { "could not use the input" }, deliverable.title);
                 Ok(WorkOutput::new(state, summary).with_deliverable(deliverable))
             }
@@ -66,7 +78,8 @@ impl WorkFn for SkillAgent {
                 let since = state.get("since_report").and_then(Value::as_u64).unwrap_or(0);
                 let recent = state.get("recent").and_then(Value::as_array).cloned().unwrap_or_default();
                 state["since_report"] = json!(0);
-                let mut md = format!("# Daily report: {}\n\n{} input(s) handled since the last report.\n\n", input.instance.personality.name, since);
+                let mut md =
+                    format!("# Daily report: {}\n\n{} input(s) handled since the last report.\n\n", input.instance.personality.name, since);
                 if !recent.is_empty() {
                     md.push_str("| File | Deliverable | Kind |\n|---|---|---|\n");
                     for r in recent.iter().rev().take(10) {
@@ -78,7 +91,11 @@ impl WorkFn for SkillAgent {
                         ));
                     }
                 }
-                let d = NewDeliverable { kind: "daily_report".into(), title: format!("Daily report, {}", event.timestamp.date_naive()), body_markdown: md };
+                let d = NewDeliverable {
+                    kind: "daily_report".into(),
+                    title: format!("Daily report, {}", event.timestamp.date_naive()),
+                    body_markdown: md,
+                };
                 Ok(WorkOutput::new(state, format!("daily report: {since} input(s)")).with_deliverable(d))
             }
             other => Ok(WorkOutput::new(state, format!("{} does not act on {other}", self.name))),

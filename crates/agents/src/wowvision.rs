@@ -1,6 +1,8 @@
 //! WowVision Prime's watch: remembers which watched files changed, in which commits and pull
-//! requests, and summarises them on its daily tick. (Checking the changes against the vision
-//! policy comes with the decision engine.)
+//! requests, and summarises them on its daily tick; reviews pull requests against the
+//! customer's vision policy ([`review`]).
+
+mod review;
 
 use serde_json::{Value, json};
 use waooaw_runtime::{WakeInput, WorkError, WorkFn, WorkOutput};
@@ -13,7 +15,49 @@ pub struct WatchChanges;
 #[async_trait::async_trait]
 impl WorkFn for WatchChanges {
     async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
-        self.watch(input)
+        let event = input.event;
+        let p = &event.payload;
+        let text = |k: &str| p.get(k).and_then(Value::as_str);
+        match event.event_type.as_str() {
+            // An uploaded policy (TOML) or a pull request with its files' content (JSON).
+            "input.received" => {
+                let (Some(filename), Some(content)) = (text("filename"), text("content")) else {
+                    return Err(WorkError::Permanent("input.received needs `filename` and `content` strings".into()));
+                };
+                let mut state = match input.state {
+                    Value::Object(m) => Value::Object(m.clone()),
+                    _ => json!({}),
+                };
+                let d = if filename.ends_with(".toml") {
+                    review::load_policy(&mut state, filename, content)
+                } else {
+                    match serde_json::from_str::<crate::skills::policy::PullRequest>(content) {
+                        Ok(pr) => review::review(input, &state, &pr).await,
+                        Err(e) => waooaw_domain::NewDeliverable {
+                            kind: "input_rejected".into(),
+                            title: format!("Could not read {filename}"),
+                            body_markdown: format!(
+                                "# Could not read `{filename}`\n\nExpected a vision policy (`.toml`) or a pull request (JSON with `number`, `title`, `files`): {e}"
+                            ),
+                        },
+                    }
+                };
+                let summary = d.title.clone();
+                Ok(WorkOutput::new(state, summary).with_deliverable(d))
+            }
+            // A pull request event that carries its files' content is reviewed as well as tracked.
+            k if k.starts_with("pull_request.") && k != "pull_request.closed" => {
+                let out = self.watch(input)?;
+                match serde_json::from_value::<crate::skills::policy::PullRequest>(p.clone()) {
+                    Ok(pr) if input.state.get("policy").is_some() => {
+                        let d = review::review(input, input.state, &pr).await;
+                        Ok(out.with_deliverable(d))
+                    }
+                    _ => Ok(out),
+                }
+            }
+            _ => self.watch(input),
+        }
     }
 }
 

@@ -12,12 +12,44 @@ use waooaw_runtime::Runtime;
 pub const FIXTURES: &[(&str, &str, &str, &str, &str, &str)] = &[
     ("seo-ecommerce", "Sage", "SEO lead", "category-page.html", "text/html", include_str!("../../../demo/category-page.html")),
     ("brand-strategy", "Bree", "Brand manager", "brand-copy.md", "text/markdown", include_str!("../../../demo/brand-copy.md")),
-    ("ppc-advertising", "Pia", "Paid media manager", "campaign-metrics.csv", "text/csv", include_str!("../../../demo/campaign-metrics.csv")),
+    (
+        "ppc-advertising",
+        "Pia",
+        "Paid media manager",
+        "campaign-metrics.csv",
+        "text/csv",
+        include_str!("../../../demo/campaign-metrics.csv"),
+    ),
     ("influencer-marketing", "Ines", "Creator partnerships", "influencers.csv", "text/csv", include_str!("../../../demo/influencers.csv")),
     ("lead-generation", "Leo", "Inbound qualification", "leads.csv", "text/csv", include_str!("../../../demo/leads.csv")),
     ("sdr-b2b-saas", "Sam", "Sales development", "leads.csv", "text/csv", include_str!("../../../demo/leads.csv")),
     ("account-executive", "Ava", "Account executive", "deals.csv", "text/csv", include_str!("../../../demo/deals.csv")),
     ("crm-management", "Cole", "CRM admin", "contacts.csv", "text/csv", include_str!("../../../demo/contacts.csv")),
+    ("content-marketing-healthcare", "Cora", "Content lead", "blog-draft.md", "text/markdown", include_str!("../../../demo/blog-draft.md")),
+    ("social-media-b2b", "Sol", "Social media manager", "linkedin-post.txt", "text/plain", include_str!("../../../demo/linkedin-post.txt")),
+    (
+        "email-marketing",
+        "Emma",
+        "Lifecycle marketer",
+        "email-campaign.html",
+        "text/html",
+        include_str!("../../../demo/email-campaign.html"),
+    ),
+    ("technical-support", "Theo", "Support lead", "tickets.json", "application/json", include_str!("../../../demo/tickets.json")),
+    (
+        "customer-success",
+        "Cass",
+        "Customer success manager",
+        "accounts.json",
+        "application/json",
+        include_str!("../../../demo/accounts.json"),
+    ),
+];
+
+/// WowVision Prime gets the repository's vision policy, then a pull request to review.
+const GUARDIAN_INPUTS: &[(&str, &str, &str)] = &[
+    (".waooaw/vision.toml", "text/plain", include_str!("../../../demo/vision-policy.toml")),
+    ("pull-request-128.json", "application/json", include_str!("../../../demo/pull-request.json")),
 ];
 
 /// Seeds the demo tenant and feeds each hired agent its fixture; prints where to look.
@@ -35,13 +67,25 @@ pub async fn seed(runtime: &Arc<Runtime>, listen: &str) -> Result<()> {
             eprintln!("demo: {spec} is not in the catalog; skipped");
             continue;
         }
-        let personality = Personality { name: (*name).into(), role_title: (*role).into(), industry: "outdoor retail".into(), ..Default::default() };
+        let personality =
+            Personality { name: (*name).into(), role_title: (*role).into(), industry: "outdoor retail".into(), ..Default::default() };
         let instance = runtime.create_instance(tenant.id, spec, personality).await.with_context(|| format!("hire {spec}"))?;
         let payload = json!({"filename": filename, "content_type": content_type, "size": content.len(), "content": content});
         let mut event = NewEvent::new(EventType::parse("input.received")?, "demo", tenant.id, payload);
         event.target_instance = Some(instance.id);
         runtime.publish(event).await.with_context(|| format!("feed {spec}"))?;
         hired.push((spec, instance.id));
+    }
+    if runtime.catalog().get("wowvision-prime").is_some() {
+        let personality = Personality { name: "Vera".into(), role_title: "Vision guardian".into(), ..Default::default() };
+        let guardian = runtime.create_instance(tenant.id, "wowvision-prime", personality).await.context("hire WowVision Prime")?;
+        for (filename, content_type, content) in GUARDIAN_INPUTS {
+            let payload = json!({"filename": filename, "content_type": content_type, "size": content.len(), "content": content});
+            let mut event = NewEvent::new(EventType::parse("input.received")?, "demo", tenant.id, payload);
+            event.target_instance = Some(guardian.id);
+            runtime.publish(event).await.context("feed WowVision Prime")?;
+        }
+        hired.push((&"wowvision-prime", guardian.id));
     }
     eprintln!("demo: tenant \"{}\" {} hired {} agents; their deliverables:", tenant.name, tenant.id, hired.len());
     for (spec, id) in &hired {

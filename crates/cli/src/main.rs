@@ -4,8 +4,8 @@ mod bench;
 mod bench_decide;
 mod client;
 mod config;
-mod demo;
 mod decisions_cmd;
+mod demo;
 mod engine;
 mod serve;
 

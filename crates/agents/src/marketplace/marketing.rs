@@ -24,24 +24,10 @@ fn brand_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
         "text/css" => brand::check_colours(doc.content.as_bytes(), brand::SourceKind::Css, &guide)?.to_markdown(),
         "text/html" => {
             let colours = brand::check_colours(doc.content.as_bytes(), brand::SourceKind::Html, &guide)?;
-            let text = html_text(doc.content);
+            let text = super::html_text(doc.content);
             format!("{}\n\n{}", brand::check_voice(&text, &guide).to_markdown(), colours.to_markdown())
         }
         _ => brand::check_voice(doc.content, &guide).to_markdown(),
     };
     Ok(deliverable("brand_review", format!("Brand review: {}", doc.filename), md))
-}
-
-/// The visible text of a page, for the voice check.
-fn html_text(page: &str) -> String {
-    let doc = scraper::Html::parse_document(page);
-    let mut out = String::new();
-    for t in doc.root_element().text() {
-        let t = t.trim();
-        if !t.is_empty() {
-            out.push_str(t);
-            out.push('\n');
-        }
-    }
-    out
 }

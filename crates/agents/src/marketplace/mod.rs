@@ -4,6 +4,7 @@
 
 mod marketing;
 mod sales;
+mod text;
 
 use crate::skill_agent::{Document, SkillAgent};
 use crate::skills::SkillError;
@@ -14,7 +15,7 @@ use waooaw_runtime::WorkRegistry;
 
 /// Every marketplace agent's work function.
 pub fn register(r: &mut WorkRegistry) {
-    for agent in sales::AGENTS.iter().chain(marketing::AGENTS) {
+    for agent in sales::AGENTS.iter().chain(marketing::AGENTS).chain(text::AGENTS) {
         r.register(agent.name, Arc::new(SkillAgent { name: agent.name, accepts: agent.accepts, skill: agent.skill }));
     }
 }
@@ -36,4 +37,18 @@ pub(crate) struct AgentDef {
     pub name: &'static str,
     pub accepts: &'static [&'static str],
     pub skill: crate::skill_agent::SkillFn,
+}
+
+/// The visible text of a page (for checks that read prose).
+pub(crate) fn html_text(page: &str) -> String {
+    let doc = scraper::Html::parse_document(page);
+    let mut out = String::new();
+    for t in doc.root_element().text() {
+        let t = t.trim();
+        if !t.is_empty() {
+            out.push_str(t);
+            out.push('\n');
+        }
+    }
+    out
 }

@@ -2,20 +2,20 @@
 //! HTML, CSV), returns a typed report (`Serialize`, with `to_markdown` for deliverables) or a
 //! `SkillError` that says what was wrong with the input. No I/O, no LLM.
 
+pub mod brand;
 pub mod content;
 pub mod crm;
 pub mod csv_input;
 pub mod email;
 pub mod html;
+pub mod influencer;
 pub mod leads;
 pub mod pipeline;
 pub mod policy;
 pub mod ppc;
 pub mod social;
-pub mod support;
-pub mod brand;
-pub mod influencer;
 pub mod success;
+pub mod support;
 
 /// Why a skill could not run on its input. Messages name the file part at fault (line, column,
 /// field) so the deliverable can say what to fix.

@@ -1,0 +1,112 @@
+//! Agents whose input is prose or records: Content Marketing, Social Media, Email Marketing,
+//! Technical Support and Customer Success.
+
+use super::{AgentDef, deliverable, html_text, options};
+use crate::skill_agent::Document;
+use crate::skills::{SkillError, content, email, social, success, support};
+use serde_json::Value;
+use waooaw_domain::NewDeliverable;
+
+pub(crate) const AGENTS: &[AgentDef] = &[
+    AgentDef { name: "content.review", accepts: &["text/plain", "text/markdown", "text/html"], skill: content_review },
+    AgentDef { name: "social.review", accepts: &["text/plain", "text/markdown"], skill: social_review },
+    AgentDef { name: "email.review", accepts: &["text/html", "application/json"], skill: email_review },
+    AgentDef { name: "support.triage", accepts: &["application/json", "text/plain"], skill: support_triage },
+    AgentDef { name: "success.health", accepts: &["application/json"], skill: success_health },
+];
+
+fn content_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let opts: content::ComplianceOptions = options(doc, "compliance")?;
+    let text = if doc.content_type == "text/html" { html_text(doc.content) } else { doc.content.to_owned() };
+    let report = content::review_draft(&text, &opts)?;
+    Ok(deliverable("compliance_review", format!("Compliance review: {}", doc.filename), report.to_markdown()))
+}
+
+fn social_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let platform = doc.settings.get("platform").cloned().unwrap_or_else(|| Value::from("linkedin"));
+    let platform: social::SocialPlatform =
+        serde_json::from_value(platform).map_err(|e| SkillError::Invalid(format!("spec settings `platform`: {e}")))?;
+    let report = social::check_post(doc.content, platform)?;
+    Ok(deliverable("post_review", format!("Post review ({}): {}", platform.name(), doc.filename), report.to_markdown()))
+}
+
+/// An email as JSON (`subject`, `from`, `html_body`...), or its HTML with the subject taken from
+/// `<title>` and the sender from the spec's `settings.from`.
+fn email_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let opts: email::EmailOptions = options(doc, "email")?;
+    let draft = if doc.content_type == "application/json" {
+        serde_json::from_str::<email::EmailDraft>(doc.content).map_err(|e| SkillError::Invalid(format!("email JSON: {e}")))?
+    } else {
+        let page = scraper::Html::parse_document(doc.content);
+        let title = scraper::Selector::parse("title, h1")
+            .ok()
+            .and_then(|s| page.select(&s).next().map(|e| e.text().collect::<String>().trim().to_owned()))
+            .unwrap_or_default();
+        email::EmailDraft {
+            subject: title,
+            preheader: None,
+            html_body: Some(doc.content.to_owned()),
+            text_body: None,
+            from: doc.settings.get("from").and_then(Value::as_str).unwrap_or("").to_owned(),
+            list_unsubscribe: None,
+        }
+    };
+    let report = email::check_email(&draft, &opts)?;
+    Ok(deliverable("deliverability_review", format!("Deliverability review: {}", doc.filename), report.to_markdown()))
+}
+
+/// One ticket (JSON object, or plain text: first line subject, the rest the body) or a list.
+fn support_triage(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let opts: support::TriageOptions = options(doc, "triage")?;
+    let tickets: Vec<support::Ticket> = if doc.content_type == "text/plain" {
+        let (subject, body) = doc.content.trim().split_once('\n').unwrap_or((doc.content.trim(), ""));
+        if subject.trim().is_empty() {
+            return Err(SkillError::Empty);
+        }
+        vec![support::Ticket {
+            id: None,
+            subject: subject.trim().to_owned(),
+            body: body.trim().to_owned(),
+            customer_tier: Default::default(),
+            created_at: doc.now,
+            prior_contacts: 0,
+        }]
+    } else {
+        match serde_json::from_str::<Value>(doc.content).map_err(|e| SkillError::Invalid(format!("tickets JSON: {e}")))? {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| serde_json::from_value(t).map_err(|e| SkillError::Invalid(format!("ticket {}: {e}", i + 1))))
+                .collect::<Result<_, _>>()?,
+            one => vec![serde_json::from_value(one).map_err(|e| SkillError::Invalid(format!("ticket: {e}")))?],
+        }
+    };
+    if tickets.is_empty() {
+        return Err(SkillError::Empty);
+    }
+    let mut md = format!("# Ticket triage: {} ticket(s) from {}\n", tickets.len(), doc.filename);
+    for t in &tickets {
+        md.push_str("\n---\n\n");
+        md.push_str(&support::triage(t, &opts)?.to_markdown());
+    }
+    Ok(deliverable("ticket_triage", format!("Ticket triage: {}", doc.filename), md))
+}
+
+/// Usage signals of one account, or of several keyed by account name.
+fn success_health(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+    let opts: success::HealthOptions = options(doc, "health")?;
+    let v: Value = serde_json::from_str(doc.content).map_err(|e| SkillError::Invalid(format!("usage signals JSON: {e}")))?;
+    let accounts: Vec<(String, Value)> = match v {
+        Value::Object(m) if m.values().all(Value::is_object) && !m.is_empty() => m.into_iter().collect(),
+        other => vec![(doc.filename.trim_end_matches(".json").to_owned(), other)],
+    };
+    let mut md = format!("# Account health: {} account(s)\n", accounts.len());
+    for (name, signals) in accounts {
+        let signals: success::UsageSignals =
+            serde_json::from_value(signals).map_err(|e| SkillError::Invalid(format!("account `{name}`: {e}")))?;
+        let health = success::health_score(&signals, &opts)?;
+        md.push_str("\n---\n\n");
+        md.push_str(&success::qbr_summary(&name, &[health], &[]));
+    }
+    Ok(deliverable("account_health", format!("Account health: {}", doc.filename), md))
+}
