@@ -24,5 +24,5 @@ pub use instance::{Instance, InstanceStatus, LifecycleAction, Personality, Trans
 pub use memory::{DecisionRecord, Memory, SummaryGroup, TierSummaryRow};
 pub use pattern::{Pattern, PatternError, SubscriptionIndex};
 pub use rules::{Condition, Rule, RuleMatch, RuleSet};
-pub use spec::{Budget, Constraint, ConstraintResponse, Marketplace, SpecError, Vertical, SpecType, Specialization, WakeFilter};
+pub use spec::{Budget, Constraint, ConstraintResponse, Marketplace, SpecError, SpecType, Specialization, Vertical, WakeFilter};
 pub use tenant::Tenant;

@@ -3,9 +3,9 @@
 
 mod api;
 mod decisions_api;
-mod outputs_api;
 pub mod error;
 mod extract;
+mod outputs_api;
 mod status_page;
 pub mod webhook;
 

@@ -51,7 +51,8 @@ pub async fn upload_input(
         return Err(ApiError::new(Code::InvalidRequest, "the document contains NUL bytes: binary files are not accepted"));
     }
     if mime == "application/json" {
-        serde_json::from_str::<Value>(text).map_err(|e| ApiError::new(Code::MalformedJson, format!("the JSON document is malformed: {e}")))?;
+        serde_json::from_str::<Value>(text)
+            .map_err(|e| ApiError::new(Code::MalformedJson, format!("the JSON document is malformed: {e}")))?;
     }
     s.runtime.require_tenant(tenant).await?;
     s.runtime

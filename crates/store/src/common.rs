@@ -574,7 +574,12 @@ macro_rules! impl_store {
                     self.commit_wakes_batched(commits).await
                 }
 
-                async fn list_deliverables(&self, tenant: TenantId, instance: InstanceId, limit: i64) -> StoreResult<Vec<waooaw_domain::Deliverable>> {
+                async fn list_deliverables(
+                    &self,
+                    tenant: TenantId,
+                    instance: InstanceId,
+                    limit: i64,
+                ) -> StoreResult<Vec<waooaw_domain::Deliverable>> {
                     let sql = format!(
                         "SELECT {DELIVERABLE_COLS} FROM deliverables WHERE tenant_id = $1 AND instance_id = $2 \
                          ORDER BY created_at DESC, id DESC LIMIT $3"
@@ -592,7 +597,14 @@ macro_rules! impl_store {
 
                 async fn get_deliverable(&self, tenant: TenantId, id: uuid::Uuid) -> StoreResult<Option<waooaw_domain::Deliverable>> {
                     let sql = format!("SELECT {DELIVERABLE_COLS} FROM deliverables WHERE tenant_id = $1 AND id = $2");
-                    sqlx::query(&sql).bind(enc_id(tenant.0)).bind(enc_id(id)).fetch_optional(&self.pool).await?.as_ref().map(deliverable_from_row).transpose()
+                    sqlx::query(&sql)
+                        .bind(enc_id(tenant.0))
+                        .bind(enc_id(id))
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .as_ref()
+                        .map(deliverable_from_row)
+                        .transpose()
                 }
 
                 async fn commit_wake(&self, c: &WakeCommit) -> StoreResult<WakeResult> {
