@@ -50,9 +50,9 @@ impl SqliteStore {
             // 64 MiB page cache per connection and the file memory-mapped up to 1 GiB.
             .pragma("cache_size", "-65536")
             .pragma("mmap_size", "1073741824")
-            // Checkpoint every 64 MiB of WAL rather than 4 MiB: hot pages (instance rows) written
-            // many times between checkpoints are copied back once.
-            .pragma("wal_autocheckpoint", "16384");
+            // No checkpoint inside a commit: the writer would stall every wake waiting on it.
+            // `checkpointer` copies the WAL back from a reader connection instead.
+            .pragma("wal_autocheckpoint", "0");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -62,11 +62,32 @@ impl SqliteStore {
         // No liveness ping before each use: an embedded file does not drop connections, and the
         // ping is one more round trip to the connection's thread per query.
         let pool = SqlitePoolOptions::new().max_connections(POOL_SIZE).test_before_acquire(false).connect_with(options).await?;
+        tokio::spawn(checkpointer(pool.clone()));
         Ok(Self { pool, writer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+/// Copies the WAL back into the database once a second, from a reader connection, without
+/// blocking the writer (`PASSIVE`); stops when the store is dropped and its pool closes. Hot
+/// pages written many times in that second are copied once.
+async fn checkpointer(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
+        }
     }
 }
 
