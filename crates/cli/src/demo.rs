@@ -44,6 +44,7 @@ pub const FIXTURES: &[(&str, &str, &str, &str, &str, &str)] = &[
         "application/json",
         include_str!("../../../demo/accounts.json"),
     ),
+    ("sales-enablement", "Ena", "Sales enablement", "objections.txt", "text/plain", include_str!("../../../demo/objections.txt")),
 ];
 
 /// WowVision Prime gets the repository's vision policy, then a pull request to review.
@@ -53,7 +54,7 @@ const GUARDIAN_INPUTS: &[(&str, &str, &str)] = &[
 ];
 
 /// Seeds the demo tenant and feeds each hired agent its fixture; prints where to look.
-pub async fn seed(runtime: &Arc<Runtime>, listen: &str) -> Result<()> {
+pub async fn seed(runtime: &Arc<Runtime>, engine: &waooaw_decisions::Engine, listen: &str) -> Result<()> {
     let tenant = Tenant {
         id: TenantId::new(),
         name: "Northfield Demo Co".into(),
@@ -61,6 +62,25 @@ pub async fn seed(runtime: &Arc<Runtime>, listen: &str) -> Result<()> {
         created_at: chrono::Utc::now(),
     };
     runtime.store().create_tenant(&tenant).await.context("create the demo tenant")?;
+    // Playbook and battlecard passages in the tenant's memory, for Sales Enablement.
+    #[derive(serde::Deserialize)]
+    struct Passages {
+        passage: Vec<Passage>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Passage {
+        kind: String,
+        source: String,
+        text: String,
+    }
+    let passages: Passages = toml::from_str(include_str!("../../../demo/playbook.toml")).context("demo/playbook.toml")?;
+    for p in passages.passage {
+        engine
+            .memory()
+            .remember(tenant.id, None, &p.kind, &p.text, json!({"source": p.source}))
+            .await
+            .context("store a playbook passage")?;
+    }
     let mut hired = Vec::new();
     for (spec, name, role, filename, content_type, content) in FIXTURES {
         if runtime.catalog().get(spec).is_none() {

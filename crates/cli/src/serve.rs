@@ -88,9 +88,9 @@ pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
         instances = runtime.routed_instances(), migrations_applied = applied, "waooaw serving");
     eprintln!("waooaw listening on http://{} ({} store, {} bus, {} specializations)", cfg.listen, store.kind(), bus.kind(), catalog.len());
     if demo {
-        let (runtime, listen) = (runtime.clone(), cfg.listen.clone());
+        let (runtime, engine, listen) = (runtime.clone(), engine.clone(), cfg.listen.clone());
         tokio::spawn(async move {
-            if let Err(e) = crate::demo::seed(&runtime, &listen).await {
+            if let Err(e) = crate::demo::seed(&runtime, &engine, &listen).await {
                 eprintln!("demo: seeding failed: {e:#}");
             }
         });

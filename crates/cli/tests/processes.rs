@@ -317,7 +317,7 @@ async fn the_demo_delivers_for_every_agent_it_hires() {
             let id = t["id"].as_str().expect("tenant id").to_owned();
             let list = server.get(&format!("/v1/instances?tenant_id={id}")).await;
             let list = list["instances"].as_array().cloned().unwrap_or_default();
-            if list.len() >= 14 {
+            if list.len() >= 15 {
                 break (id, list);
             }
         }
@@ -350,13 +350,17 @@ async fn the_demo_delivers_for_every_agent_it_hires() {
         } else {
             delivered
         };
+        if spec == "sales-enablement" {
+            let body = delivered[0]["body_markdown"].as_str().unwrap_or_default();
+            assert!(body.contains("total cost of ownership") && body.contains("sales-playbook-2026.md#pricing"), "cited passage: {body}");
+        }
         for d in &delivered {
             assert_ne!(d["kind"], "input_rejected", "{spec} could not use its fixture: {}", d["body_markdown"]);
             assert!(d["body_html"].as_str().is_some_and(|h| h.contains("<h1>") || h.contains("<h2>")), "{spec}: rendered HTML {d}");
             kinds.insert(d["kind"].as_str().unwrap_or_default().to_owned());
         }
     }
-    assert!(kinds.len() >= 15, "one kind of deliverable per agent: {kinds:?}");
+    assert!(kinds.len() >= 16, "one kind of deliverable per agent: {kinds:?}");
     assert!(kinds.contains("pr_review"), "{kinds:?}");
     server.kill();
 }

@@ -307,6 +307,25 @@ impl Decider for Engine {
     async fn make_decision(&self, spec: &Specialization, instance: &Instance, request: DecisionRequest) -> Decision {
         self.decide(spec, instance, request).await
     }
+
+    async fn recall(&self, instance: &Instance, kinds: &[&str], query: &str, k: usize) -> Vec<waooaw_domain::Recollection> {
+        match self.memory.recall(instance.tenant_id, Some(instance.id), Some(kinds), query, k).await {
+            Ok(hits) => hits
+                .into_iter()
+                .map(|h| waooaw_domain::Recollection {
+                    id: h.memory.id,
+                    kind: h.memory.kind.clone(),
+                    text: h.memory.text.clone(),
+                    metadata: h.memory.metadata.clone(),
+                    score: h.score,
+                })
+                .collect(),
+            Err(e) => {
+                TierFallback { tenant_id: instance.tenant_id, instance_id: instance.id, tier: "memory", error: &e.to_string() }.emit();
+                Vec::new()
+            }
+        }
+    }
 }
 
 /// Actions named by a request context or a decision's fields: `action`, or `actions` (a list).

@@ -143,6 +143,23 @@ impl Decision {
 #[async_trait::async_trait]
 pub trait Decider: Send + Sync {
     async fn make_decision(&self, spec: &crate::Specialization, instance: &crate::Instance, request: DecisionRequest) -> Decision;
+
+    /// The `k` memories of these kinds most similar to `query`, in the instance's tenant (its own
+    /// and the tenant's shared ones), best first. Without a memory, nothing.
+    async fn recall(&self, instance: &crate::Instance, kinds: &[&str], query: &str, k: usize) -> Vec<Recollection> {
+        let _ = (instance, kinds, query, k);
+        Vec::new()
+    }
+}
+
+/// A memory recalled for an agent, with its similarity to the query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recollection {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub text: String,
+    pub metadata: serde_json::Value,
+    pub score: f32,
 }
 
 /// Used when no engine is wired in: every decision goes to a human, saying why.

@@ -2,6 +2,7 @@
 //! uploaded document with the options from its spec's `[settings]` and writes a deliverable.
 //! Adding an agent with existing logic is a spec file naming one of these work functions.
 
+mod enablement;
 mod marketing;
 mod sales;
 mod text;
@@ -18,6 +19,7 @@ pub fn register(r: &mut WorkRegistry) {
     for agent in sales::AGENTS.iter().chain(marketing::AGENTS).chain(text::AGENTS) {
         r.register(agent.name, Arc::new(SkillAgent { name: agent.name, accepts: agent.accepts, skill: agent.skill }));
     }
+    r.register(enablement::WORK_NAME, Arc::new(enablement::AnswerObjections));
 }
 
 /// The options under `[settings.<key>]` of the spec, or the skill's defaults.
