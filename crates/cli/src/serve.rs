@@ -55,7 +55,13 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
     let cfg: Settled = args.settle()?;
     init_logs(cfg.log_json);
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    // Latencies as histograms (not per-process summaries) so dashboards and alerts can take
+    // quantiles across processes: `histogram_quantile(0.99, sum by (le) (rate(..._bucket[5m])))`.
+    const SECONDS: &[f64] = &[0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()), SECONDS)
+        .and_then(|b| b.install_recorder())
+        .ok();
 
     let work = waooaw_agents::registry();
     let catalog = Arc::new(load_catalog(cfg.catalog.as_deref(), &work)?);
