@@ -27,6 +27,18 @@ pub struct SqliteStore {
     /// The one writer connection. SQLite allows one writer at a time; queueing writers here, in
     /// order, beats letting them collide in SQLite's busy handler, which sleeps up to 100 ms.
     writer: SqlitePool,
+    /// The WAL checkpointer; stopped when the last clone of the store is dropped, so its pool
+    /// handle does not keep the database open.
+    _checkpointer: std::sync::Arc<AbortOnDrop>,
+}
+
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl SqliteStore {
@@ -62,8 +74,8 @@ impl SqliteStore {
         // No liveness ping before each use: an embedded file does not drop connections, and the
         // ping is one more round trip to the connection's thread per query.
         let pool = SqlitePoolOptions::new().max_connections(POOL_SIZE).test_before_acquire(false).connect_with(options).await?;
-        tokio::spawn(checkpointer(pool.clone()));
-        Ok(Self { pool, writer })
+        let checkpointer = std::sync::Arc::new(AbortOnDrop(tokio::spawn(checkpointer(pool.clone()))));
+        Ok(Self { pool, writer, _checkpointer: checkpointer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -72,7 +84,7 @@ impl SqliteStore {
 }
 
 /// Copies the WAL back into the database once a second, from a reader connection, without
-/// blocking the writer (`PASSIVE`); stops when the store is dropped and its pool closes. Hot
+/// blocking the writer (`PASSIVE`); aborted when the last clone of the store is dropped. Hot
 /// pages written many times in that second are copied once.
 async fn checkpointer(pool: SqlitePool) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
