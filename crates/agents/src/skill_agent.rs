@@ -91,6 +91,8 @@ impl WorkFn for SkillAgent {
                         ));
                     }
                 }
+                let activity = input.decider.activity(input.instance, event.timestamp - chrono::Duration::days(1)).await;
+                md.push_str(&activity_markdown(&activity));
                 let d = NewDeliverable {
                     kind: "daily_report".into(),
                     title: format!("Daily report, {}", event.timestamp.date_naive()),
@@ -101,6 +103,23 @@ impl WorkFn for SkillAgent {
             other => Ok(WorkOutput::new(state, format!("{} does not act on {other}", self.name))),
         }
     }
+}
+
+/// The report's decisions-by-tier table and pending escalations.
+pub(crate) fn activity_markdown(a: &waooaw_domain::Activity) -> String {
+    let mut md = String::from("\n## Decisions in the last 24 hours\n\n");
+    if a.by_method.is_empty() {
+        md.push_str("No decisions.\n");
+    } else {
+        md.push_str("| Tier | Decisions | Cost (USD) |\n|---|---:|---:|\n");
+        for (method, n, usd) in &a.by_method {
+            md.push_str(&format!("| {} | {n} | {usd:.4} |\n", method.as_str()));
+        }
+        let total: f64 = a.by_method.iter().map(|(_, _, usd)| usd).sum();
+        md.push_str(&format!("| total | {} | {total:.4} |\n", a.by_method.iter().map(|(_, n, _)| n).sum::<i64>()));
+    }
+    md.push_str(&format!("\n{} escalation(s) wait for a human.\n", a.pending_escalations));
+    md
 }
 
 /// The deliverable for an input the skill could not use: says what was wrong, never silent.

@@ -308,6 +308,23 @@ impl Decider for Engine {
         self.decide(spec, instance, request).await
     }
 
+    async fn activity(&self, instance: &Instance, since: chrono::DateTime<Utc>) -> waooaw_domain::Activity {
+        let tenant = instance.tenant_id;
+        let mut out = waooaw_domain::Activity::default();
+        match self.store.decision_summary(Some(tenant), waooaw_domain::SummaryGroup::Instance, Some(since)).await {
+            Ok(rows) => {
+                let me = instance.id.to_string();
+                out.by_method = rows.into_iter().filter(|r| r.group == me).map(|r| (r.method, r.decisions, r.cost_usd)).collect();
+            }
+            Err(e) => TierFallback { tenant_id: tenant, instance_id: instance.id, tier: "report", error: &e.to_string() }.emit(),
+        }
+        match self.store.list_escalations(tenant, Some(EscalationStatus::Pending), 1000).await {
+            Ok(list) => out.pending_escalations = list.iter().filter(|e| e.instance_id == instance.id).count(),
+            Err(e) => TierFallback { tenant_id: tenant, instance_id: instance.id, tier: "report", error: &e.to_string() }.emit(),
+        }
+        out
+    }
+
     async fn recall(&self, instance: &Instance, kinds: &[&str], query: &str, k: usize) -> Vec<waooaw_domain::Recollection> {
         match self.memory.recall(instance.tenant_id, Some(instance.id), Some(kinds), query, k).await {
             Ok(hits) => hits

@@ -150,6 +150,21 @@ pub trait Decider: Send + Sync {
         let _ = (instance, kinds, query, k);
         Vec::new()
     }
+
+    /// What the instance decided since `since` (by tier, with cost) and how many of its
+    /// escalations still wait for a human: the numbers of a daily report.
+    async fn activity(&self, instance: &crate::Instance, since: chrono::DateTime<chrono::Utc>) -> Activity {
+        let _ = (instance, since);
+        Activity::default()
+    }
+}
+
+/// An instance's decisions by tier and its pending escalations, for reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    /// (method, decisions, cost in USD), cheapest tier first.
+    pub by_method: Vec<(Method, i64, f64)>,
+    pub pending_escalations: usize,
 }
 
 /// A memory recalled for an agent, with its similarity to the query.

@@ -14,7 +14,7 @@ pub mod rules;
 pub mod spec;
 pub mod tenant;
 
-pub use decision::{Citation, Decider, Decision, DecisionRequest, Method, NoDecider, Recollection, Urgency, Verdict};
+pub use decision::{Activity, Citation, Decider, Decision, DecisionRequest, Method, NoDecider, Recollection, Urgency, Verdict};
 pub use deliverable::{Deliverable, NewDeliverable};
 pub use delivery::{DeadLetter, DeliveryOutcome, DeliveryRecord, DeliveryStatus};
 pub use escalation::{Escalation, EscalationStatus, HumanAnswer};
