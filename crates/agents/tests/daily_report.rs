@@ -4,7 +4,7 @@
 use chrono::Utc;
 use serde_json::json;
 use waooaw_domain::{Activity, Decider, Decision, DecisionRequest, EventType, Instance, Method, NewEvent, Personality, TenantId};
-use waooaw_runtime::{Catalog, WakeInput, WorkFn};
+use waooaw_runtime::{Catalog, WakeInput};
 
 /// Answers `activity` with fixed figures, as the engine would from its decision log.
 struct Figures;
