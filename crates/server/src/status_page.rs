@@ -12,7 +12,20 @@ pub async fn page(State(state): State<AppState>) -> Html<String> {
     let specs: String = rt
         .catalog()
         .iter()
-        .map(|s| format!("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&s.id), esc(&s.name), s.spec_type, esc(&s.domain)))
+        .map(|s| {
+            let m = &s.marketplace;
+            let vertical = serde_json::to_value(m.vertical).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>${:.0}/month, {}-day trial</td><td>{}</td></tr>",
+                esc(&s.id),
+                esc(&s.name),
+                s.spec_type,
+                esc(&vertical),
+                m.price_usd_per_month,
+                m.trial_days,
+                esc(&m.tagline)
+            )
+        })
         .collect();
     let ok = |b: bool| if b { "<span class=ok>ok</span>" } else { "<span class=bad>unreachable</span>" };
     Html(format!(
@@ -23,7 +36,7 @@ pub async fn page(State(state): State<AppState>) -> Html<String> {
 <tr><th>bus</th><td>{bus_kind}</td><td>{bus_ok}</td></tr>
 <tr><th>instances routed</th><td>{routed}</td></tr><tr><th>wakes in flight</th><td>{inflight}</td></tr>
 <tr><th>bus messages pending</th><td>{pending}</td></tr></table>
-<h2>Catalog</h2><table><tr><th>id</th><th>name</th><th>type</th><th>domain</th></tr>{specs}</table>
+<h2>Catalog</h2><table><tr><th>id</th><th>name</th><th>type</th><th>vertical</th><th>offer</th><th>what it does</th></tr>{specs}</table>
 <p>API under <code>/v1</code> (bearer token), <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a>.</p></body></html>"#,
         started = state.started_at.to_rfc3339(),
         store_kind = rt.store().kind(),

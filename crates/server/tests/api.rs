@@ -27,6 +27,7 @@ async fn happy_path_from_tenant_to_retired_instance() {
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = resp.text().await.unwrap();
     assert!(html.contains("WAOOAW") && html.contains("wowvision-prime"), "{html}");
+    assert!(html.contains("seo-ecommerce") && html.contains("$349/month, 7-day trial"), "the catalog with its offers: {html}");
 
     // The catalog.
     let (status, specs) = app.get_json("/v1/specializations").await;
