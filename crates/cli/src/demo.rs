@@ -1,6 +1,7 @@
 //! `waooaw demo`: a demo tenant hires one agent of every kind in the catalog that has a bundled
-//! fixture, and each gets a realistic document (`demo/` in the repository, compiled in), so
-//! deliverables appear within seconds, offline and without an API key.
+//! fixture, and each gets a realistic document, compiled in: the very fixtures its skills are
+//! tested on (`crates/agents/tests/fixtures/`), plus the demo's own playbook and objections
+//! (`demo/`). Deliverables appear within seconds, offline and without an API key.
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -10,47 +11,89 @@ use waooaw_runtime::Runtime;
 
 /// (specialization, given name, role title, file name, content type, content).
 pub const FIXTURES: &[(&str, &str, &str, &str, &str, &str)] = &[
-    ("seo-ecommerce", "Sage", "SEO lead", "category-page.html", "text/html", include_str!("../../../demo/category-page.html")),
-    ("brand-strategy", "Bree", "Brand manager", "brand-copy.md", "text/markdown", include_str!("../../../demo/brand-copy.md")),
+    (
+        "seo-ecommerce",
+        "Sage",
+        "SEO lead",
+        "category-page.html",
+        "text/html",
+        include_str!("../../agents/tests/fixtures/html/category_bad.html"),
+    ),
+    (
+        "brand-strategy",
+        "Bree",
+        "Brand manager",
+        "brand-copy.md",
+        "text/markdown",
+        include_str!("../../agents/tests/fixtures/html/brand/copy_off_brand.md"),
+    ),
     (
         "ppc-advertising",
         "Pia",
         "Paid media manager",
         "campaign-metrics.csv",
         "text/csv",
-        include_str!("../../../demo/campaign-metrics.csv"),
+        include_str!("../../agents/tests/fixtures/csv/campaign_metrics_may2025.csv"),
     ),
-    ("influencer-marketing", "Ines", "Creator partnerships", "influencers.csv", "text/csv", include_str!("../../../demo/influencers.csv")),
-    ("lead-generation", "Leo", "Inbound qualification", "leads.csv", "text/csv", include_str!("../../../demo/leads.csv")),
-    ("sdr-b2b-saas", "Sam", "Sales development", "leads.csv", "text/csv", include_str!("../../../demo/leads.csv")),
-    ("account-executive", "Ava", "Account executive", "deals.csv", "text/csv", include_str!("../../../demo/deals.csv")),
-    ("crm-management", "Cole", "CRM admin", "contacts.csv", "text/csv", include_str!("../../../demo/contacts.csv")),
-    ("content-marketing-healthcare", "Cora", "Content lead", "blog-draft.md", "text/markdown", include_str!("../../../demo/blog-draft.md")),
-    ("social-media-b2b", "Sol", "Social media manager", "linkedin-post.txt", "text/plain", include_str!("../../../demo/linkedin-post.txt")),
+    (
+        "influencer-marketing",
+        "Ines",
+        "Creator partnerships",
+        "influencers.csv",
+        "text/csv",
+        include_str!("../../agents/tests/fixtures/csv/influencers.csv"),
+    ),
+    ("lead-generation", "Leo", "Inbound qualification", "leads.csv", "text/csv", include_str!("../../agents/tests/fixtures/csv/leads.csv")),
+    ("sdr-b2b-saas", "Sam", "Sales development", "leads.csv", "text/csv", include_str!("../../agents/tests/fixtures/csv/leads.csv")),
+    ("account-executive", "Ava", "Account executive", "deals.csv", "text/csv", include_str!("../../agents/tests/fixtures/csv/deals.csv")),
+    ("crm-management", "Cole", "CRM admin", "contacts.csv", "text/csv", include_str!("../../agents/tests/fixtures/csv/contacts.csv")),
+    (
+        "content-marketing-healthcare",
+        "Cora",
+        "Content lead",
+        "blog-draft.md",
+        "text/markdown",
+        include_str!("../../agents/tests/fixtures/text/blog_blood_pressure_draft.md"),
+    ),
+    (
+        "social-media-b2b",
+        "Sol",
+        "Social media manager",
+        "linkedin-post.txt",
+        "text/plain",
+        include_str!("../../agents/tests/fixtures/text/linkedin_post.txt"),
+    ),
     (
         "email-marketing",
         "Emma",
         "Lifecycle marketer",
         "email-campaign.html",
         "text/html",
-        include_str!("../../../demo/email-campaign.html"),
+        include_str!("../../agents/tests/fixtures/text/email_promo_spammy.html"),
     ),
-    ("technical-support", "Theo", "Support lead", "tickets.json", "application/json", include_str!("../../../demo/tickets.json")),
+    (
+        "technical-support",
+        "Theo",
+        "Support lead",
+        "tickets.json",
+        "application/json",
+        include_str!("../../agents/tests/fixtures/text/tickets.json"),
+    ),
     (
         "customer-success",
         "Cass",
         "Customer success manager",
         "accounts.json",
         "application/json",
-        include_str!("../../../demo/accounts.json"),
+        include_str!("../../agents/tests/fixtures/text/accounts.json"),
     ),
     ("sales-enablement", "Ena", "Sales enablement", "objections.txt", "text/plain", include_str!("../../../demo/objections.txt")),
 ];
 
 /// WowVision Prime gets the repository's vision policy, then a pull request to review.
 const GUARDIAN_INPUTS: &[(&str, &str, &str)] = &[
-    (".waooaw/vision.toml", "text/plain", include_str!("../../../demo/vision-policy.toml")),
-    ("pull-request-128.json", "application/json", include_str!("../../../demo/pull-request.json")),
+    (".waooaw/vision.toml", "text/plain", include_str!("../../agents/tests/fixtures/text/vision.toml")),
+    ("pull-request-128.json", "application/json", include_str!("../../agents/tests/fixtures/text/pull_request.json")),
 ];
 
 /// Seeds the demo tenant and feeds each hired agent its fixture; prints where to look.

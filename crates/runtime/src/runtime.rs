@@ -223,12 +223,14 @@ impl Runtime {
             return Err(RuntimeError::UnknownSpecialization(specialization_id.to_owned()));
         };
         // The spec's trial length wins over the runtime's default.
-        let trial = chrono::Duration::days(i64::from(spec.marketplace.trial_days));
+        let trial = match spec.marketplace.trial_days {
+            0 => self.shared.config.trial_length,
+            days => chrono::Duration::days(i64::from(days)),
+        };
         if personality.name.trim().is_empty() || personality.name.chars().count() > 100 {
             return Err(RuntimeError::Invalid("name must be 1..=100 characters".into()));
         }
         let now = Utc::now();
-        let trial = if spec.marketplace.trial_days == 0 { self.shared.config.trial_length } else { trial };
         let instance = Instance::on_trial(tenant, specialization_id, personality, now, Some(now + trial));
         self.shared.store.create_instance(&instance).await?;
         self.shared.registry.upsert(&route_of(&instance));
