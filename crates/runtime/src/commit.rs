@@ -35,24 +35,22 @@ impl Committer {
 async fn writer(mut rx: mpsc::Receiver<(WakeCommit, Reply)>, store: DynStore) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let commits: Vec<WakeCommit> = batch.iter().map(|(c, _)| c.clone()).collect();
-        match store.commit_wakes(&commits).await {
-            Ok(results) if results.len() == batch.len() => {
-                for ((_, reply), r) in batch.drain(..).zip(results) {
+        // Split rather than clone: a commit carries the new context state and deliverables.
+        let (commits, replies): (Vec<WakeCommit>, Vec<Reply>) = batch.drain(..).unzip();
+        let outcome = match store.commit_wakes(&commits).await {
+            Ok(results) if results.len() == replies.len() => Ok(results),
+            Ok(results) => Err(format!("store returned {} results for {} commits", results.len(), replies.len())),
+            Err(e) => Err(e.to_string()),
+        };
+        match outcome {
+            Ok(results) => {
+                for (reply, r) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(r));
                 }
             }
-            Ok(results) => {
-                let msg = format!("store returned {} results for {} commits", results.len(), batch.len());
+            Err(msg) => {
                 InfrastructureError { during: "commit wakes", error: &msg }.emit();
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(msg.clone()));
-                }
-            }
-            Err(e) => {
-                InfrastructureError { during: "commit wakes", error: &e }.emit();
-                let msg = e.to_string();
-                for (_, reply) in batch.drain(..) {
+                for reply in replies {
                     let _ = reply.send(Err(msg.clone()));
                 }
             }
