@@ -230,7 +230,7 @@ macro_rules! impl_store {
                 }
 
                 async fn migrate(&self) -> StoreResult<usize> {
-                    run_migrations(&self.writer).await
+                    run_migrations(self).await
                 }
 
                 async fn ping(&self) -> StoreResult<()> {
@@ -383,7 +383,7 @@ macro_rules! impl_store {
                         return Ok(());
                     }
                     let accepted_at = Utc::now();
-                    let mut tx = begin(&self.writer).await?;
+                    let mut tx = begin(&self.event_writer).await?;
                     let mut full_chunk_sql: Option<String> = None;
                     for chunk in events.chunks(EVENT_CHUNK) {
                         let partial_sql;
@@ -431,7 +431,7 @@ macro_rules! impl_store {
                     if ids.is_empty() {
                         return Ok(());
                     }
-                    let mut tx = begin(&self.writer).await?;
+                    let mut tx = begin(&self.event_writer).await?;
                     for chunk in ids.chunks(ID_CHUNK) {
                         let sql = format!(
                             "UPDATE events SET status = 'dispatched' WHERE status = 'accepted' AND id IN ({})",
@@ -544,18 +544,40 @@ macro_rules! impl_store {
                 }
 
                 async fn expire_deferred(&self, tenant: TenantId, instance: InstanceId, cutoff: DateTime<Utc>) -> StoreResult<u64> {
-                    let done = sqlx::query(
-                        "UPDATE deliveries SET status = 'expired', updated_at = $4 \
-                         WHERE tenant_id = $1 AND instance_id = $2 AND status = 'deferred' \
-                         AND EXISTS (SELECT 1 FROM events e WHERE e.id = deliveries.event_id AND e.ts < $3)",
-                    )
+                    // Two steps: events may live apart from deliveries (SQLite keeps them in their
+                    // own file, which the writer of deliveries does not open). The status guard
+                    // keeps a delivery finished in between from being expired.
+                    let stale: Vec<String> = sqlx::query_scalar(&format!(
+                        "SELECT {} FROM deliveries d JOIN events e ON e.id = d.event_id \
+                         WHERE d.tenant_id = $1 AND d.instance_id = $2 AND d.status = 'deferred' AND e.ts < $3",
+                        sql_id_text("d.event_id")
+                    ))
                     .bind(enc_id(tenant.0))
                     .bind(enc_id(instance.0))
                     .bind(enc_ts(cutoff))
-                    .bind(enc_ts(Utc::now()))
-                    .execute(&self.writer)
+                    .fetch_all(&self.pool)
                     .await?;
-                    Ok(done.rows_affected())
+                    let now = Utc::now();
+                    let mut expired = 0;
+                    for chunk in stale.chunks(ID_CHUNK) {
+                        // Placeholders in binding order: SQLite's `?` count from the left.
+                        let p = |first, n| placeholders(first, n, POSITIONAL_PARAMS);
+                        let sql = format!(
+                            "UPDATE deliveries SET status = 'expired', updated_at = {} \
+                             WHERE tenant_id = {} AND instance_id = {} AND status = 'deferred' AND {} IN ({})",
+                            p(1, 1),
+                            p(2, 1),
+                            p(3, 1),
+                            sql_id_text("event_id"),
+                            p(4, chunk.len())
+                        );
+                        let mut q = sqlx::query(&sql).bind(enc_ts(now)).bind(enc_id(tenant.0)).bind(enc_id(instance.0));
+                        for id in chunk {
+                            q = q.bind(id.as_str());
+                        }
+                        expired += q.execute(&self.writer).await?.rows_affected();
+                    }
+                    Ok(expired)
                 }
 
                 async fn prune_contexts(&self, keep: i64) -> StoreResult<u64> {

@@ -21,13 +21,15 @@ pub struct PgStore {
     pool: PgPool,
     /// The same pool: PostgreSQL takes concurrent writers itself.
     writer: PgPool,
+    /// The same pool again (SQLite writes its event log through a writer of its own).
+    event_writer: PgPool,
 }
 
 impl PgStore {
     /// Connects a pool of up to 10 connections. Runs no migration.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let pool = PgPoolOptions::new().max_connections(POOL_SIZE).connect(url).await?;
-        Ok(Self { writer: pool.clone(), pool })
+        Ok(Self { writer: pool.clone(), event_writer: pool.clone(), pool })
     }
 
     /// Connects with every connection's `search_path` set to `schema`, creating the schema if it
@@ -65,7 +67,7 @@ impl PgStore {
             })
             .connect(url)
             .await?;
-        Ok(Self { writer: pool.clone(), pool })
+        Ok(Self { writer: pool.clone(), event_writer: pool.clone(), pool })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -73,8 +75,8 @@ impl PgStore {
     }
 }
 
-async fn run_migrations(pool: &PgPool) -> StoreResult<usize> {
-    crate::migrations::run_postgres(pool).await
+async fn run_migrations(store: &PgStore) -> StoreResult<usize> {
+    crate::migrations::run_postgres(&store.writer).await
 }
 
 async fn begin(pool: &Pool<Db>) -> StoreResult<Transaction<'static, Db>> {

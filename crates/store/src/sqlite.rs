@@ -1,12 +1,18 @@
 //! The embedded SQLite store. Ids are stored as hyphenated lowercase UUID text, timestamps as
 //! fixed-width RFC 3339 UTC text with microseconds (`2025-01-02T03:04:05.123456Z`, so text order
 //! is time order), JSON as text.
+//!
+//! Two files: `<name>.db` holds everything but the events, which live in the event log
+//! `<name>.events.db` (see [`events_path`]). SQLite allows one writer per file, so ingestion
+//! (event inserts, dispatched marks) and wake commits each get a writer and run side by side
+//! instead of queueing behind each other. No transaction spans both files: nothing needs one,
+//! because a wake's effect is made idempotent by its delivery row, not by the event's status.
 
 use crate::StoreResult;
 use crate::common::corrupt;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Pool, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Executor, Pool, Row, Sqlite, SqlitePool, Transaction};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,9 +30,13 @@ const POOL_SIZE: u32 = 4;
 pub struct SqliteStore {
     /// Readers: WAL lets them run beside the writer.
     pool: SqlitePool,
-    /// The one writer connection. SQLite allows one writer at a time; queueing writers here, in
-    /// order, beats letting them collide in SQLite's busy handler, which sleeps up to 100 ms.
+    /// The one writer connection of the main file. SQLite allows one writer at a time; queueing
+    /// writers here, in order, beats letting them collide in SQLite's busy handler, which sleeps
+    /// up to 100 ms. It does not open the event log, so its `BEGIN IMMEDIATE` locks only the
+    /// main file.
     writer: SqlitePool,
+    /// The one writer connection of the event log (opened as its main database).
+    event_writer: SqlitePool,
     /// The WAL checkpointer; stopped when the last clone of the store is dropped, so its pool
     /// handle does not keep the database open.
     _checkpointer: std::sync::Arc<AbortOnDrop>,
@@ -65,17 +75,29 @@ impl SqliteStore {
             // No checkpoint inside a commit: the writer would stall every wake waiting on it.
             // `checkpointer` copies the WAL back from a reader connection instead.
             .pragma("wal_autocheckpoint", "0");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await?;
+        let log = events_path(path);
+        // The event log first: it must exist (in WAL mode) before readers attach it.
+        let event_writer = single_writer(options.clone().filename(&log)).await?;
+        event_writer.execute(EVENT_LOG_SCHEMA).await?;
+        let writer = single_writer(options.clone()).await?;
         // No liveness ping before each use: an embedded file does not drop connections, and the
-        // ping is one more round trip to the connection's thread per query.
-        let pool = SqlitePoolOptions::new().max_connections(POOL_SIZE).test_before_acquire(false).connect_with(options).await?;
+        // ping is one more round trip to the connection's thread per query. Readers see the
+        // event log as `events` (no table of that name is left in the main file).
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .test_before_acquire(false)
+            .after_connect(move |conn, _meta| {
+                let log = log.clone();
+                Box::pin(async move {
+                    sqlx::query("ATTACH DATABASE ?1 AS log").bind(log).execute(&mut *conn).await?;
+                    conn.execute("PRAGMA log.cache_size = -65536; PRAGMA log.mmap_size = 1073741824").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
         let checkpointer = std::sync::Arc::new(AbortOnDrop(tokio::spawn(checkpointer(pool.clone()))));
-        Ok(Self { pool, writer, _checkpointer: checkpointer })
+        Ok(Self { pool, writer, event_writer, _checkpointer: checkpointer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -94,7 +116,7 @@ async fn checkpointer(pool: SqlitePool) {
         if pool.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+        if let Err(e) = pool.execute("PRAGMA main.wal_checkpoint(PASSIVE); PRAGMA log.wal_checkpoint(PASSIVE)").await {
             if pool.is_closed() {
                 return;
             }
@@ -103,8 +125,80 @@ async fn checkpointer(pool: SqlitePool) {
     }
 }
 
-async fn run_migrations(pool: &SqlitePool) -> StoreResult<usize> {
-    crate::migrations::run_sqlite(pool).await
+/// The event log's file: beside the main one, `x.db` → `x.events.db` (`x` → `x.events.db`).
+pub fn events_path(main: &str) -> String {
+    match main.strip_suffix(".db") {
+        Some(stem) => format!("{stem}.events.db"),
+        None => format!("{main}.events.db"),
+    }
+}
+
+/// The event log's schema, the same table the main file's first migration made before events
+/// moved out of it. Idempotent; `user_version` leaves room for later versions of the log.
+const EVENT_LOG_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS events (
+    id              TEXT PRIMARY KEY NOT NULL,
+    tenant_id       TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    ts              TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    correlation_id  TEXT NOT NULL,
+    parent_id       TEXT,
+    priority        INTEGER NOT NULL,
+    target_instance TEXT,
+    status          TEXT NOT NULL DEFAULT 'accepted' CHECK (status IN ('accepted', 'dispatched')),
+    accepted_at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_undispatched ON events (accepted_at) WHERE status = 'accepted';
+PRAGMA user_version = 1;
+"#;
+
+async fn single_writer(options: SqliteConnectOptions) -> StoreResult<SqlitePool> {
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await?)
+}
+
+/// The numbered migrations of the main file, then the move of events a database made before
+/// the event log existed kept in its main file: copied in batches (ids already there are
+/// skipped, so an interrupted move resumes), then dropped from the main file.
+async fn run_migrations(store: &SqliteStore) -> StoreResult<usize> {
+    let applied = crate::migrations::run_sqlite(&store.writer).await?;
+    let old: Option<i64> = sqlx::query_scalar("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'events'")
+        .fetch_optional(&store.writer)
+        .await?;
+    if old.is_none() {
+        return Ok(applied);
+    }
+    const COLS: &str =
+        "id, tenant_id, type, source, ts, payload, correlation_id, parent_id, priority, target_instance, status, accepted_at";
+    let mut after = 0i64;
+    loop {
+        let rows = sqlx::query(&format!("SELECT rowid, {COLS} FROM main.events WHERE rowid > ?1 ORDER BY rowid LIMIT 500"))
+            .bind(after)
+            .fetch_all(&store.writer)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get(0)?;
+        let insert = format!("INSERT OR IGNORE INTO events ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        let mut tx = begin(&store.event_writer).await?;
+        for r in &rows {
+            let mut q = sqlx::query(&insert);
+            for i in 1..=12 {
+                // Column 9 is the priority; the rest are text (parent and target may be null).
+                q = if i == 9 { q.bind(r.try_get::<i64, _>(i)?) } else { q.bind(r.try_get::<Option<String>, _>(i)?) };
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    }
+    store.writer.execute("DROP TABLE main.events").await?;
+    tracing::info!("moved events from the main file to the event log");
+    Ok(applied)
 }
 
 /// Write transactions take the write lock up front (`BEGIN IMMEDIATE`): a deferred transaction
@@ -190,6 +284,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn events_written_before_the_event_log_existed_move_into_it() {
+        use crate::Store;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let path = path.to_str().unwrap();
+        // The layout of earlier versions: migrations run on the main file alone, events in it.
+        let old = SqlitePool::connect_with(SqliteConnectOptions::new().filename(path).create_if_missing(true)).await.unwrap();
+        crate::migrations::run_sqlite(&old).await.unwrap();
+        let (tenant, id) = (Uuid::now_v7(), Uuid::now_v7());
+        sqlx::query(
+            "INSERT INTO events (id, tenant_id, type, source, ts, payload, correlation_id, parent_id, priority, target_instance, \
+             status, accepted_at) VALUES (?1, ?2, 'file.created', 'github', ?3, '{\"path\":\"docs/a.md\"}', ?1, NULL, 2, NULL, \
+             'dispatched', ?3)",
+        )
+        .bind(id.to_string())
+        .bind(tenant.to_string())
+        .bind(enc_ts(Utc::now()))
+        .execute(&old)
+        .await
+        .unwrap();
+        old.close().await;
+
+        let store = SqliteStore::open(path).await.unwrap();
+        store.migrate().await.unwrap();
+        let moved = store.get_event(waooaw_domain::TenantId(tenant), waooaw_domain::EventId(id)).await.unwrap().expect("the old event");
+        assert_eq!(moved.event.payload["path"], "docs/a.md");
+        assert_eq!(moved.status, waooaw_domain::EventStatus::Dispatched);
+        let left: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM main.sqlite_master WHERE name = 'events'").fetch_optional(store.pool()).await.unwrap();
+        assert_eq!(left, None, "the main file keeps no events table");
+        assert!(Path::new(&events_path(path)).exists());
+        // Idempotent: a second start moves nothing and loses nothing.
+        store.migrate().await.unwrap();
+        assert!(store.get_event(waooaw_domain::TenantId(tenant), waooaw_domain::EventId(id)).await.unwrap().is_some());
+    }
+
+    #[test]
+    fn the_event_log_sits_beside_the_main_file() {
+        assert_eq!(events_path("/data/waooaw.db"), "/data/waooaw.events.db");
+        assert_eq!(events_path("/data/waooaw"), "/data/waooaw.events.db");
+    }
+
+    #[tokio::test]
     async fn open_creates_parent_dirs_and_migrates_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/deeper/waooaw.db");
@@ -200,5 +337,7 @@ mod tests {
         assert_eq!(store.migrate().await.unwrap(), 0);
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
         assert_eq!(mode, "wal");
+        let mode: String = sqlx::query_scalar("PRAGMA log.journal_mode").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(mode, "wal", "the event log is in WAL mode too");
     }
 }
