@@ -457,9 +457,11 @@ macro_rules! impl_store {
 
                 async fn latest_context(&self, tenant: TenantId, instance: InstanceId) -> StoreResult<Option<WorkContext>> {
                     const T: &str = "work_contexts";
+                    // The instance row points at its current snapshot (see migration 8).
                     let Some(r) = sqlx::query(
-                        "SELECT tenant_id, instance_id, version, state, event_id, created_at FROM work_contexts \
-                         WHERE tenant_id = $1 AND instance_id = $2 ORDER BY version DESC LIMIT 1",
+                        "SELECT w.tenant_id, w.instance_id, w.version, w.state, w.event_id, w.created_at \
+                         FROM instances i JOIN work_contexts w ON w.seq = i.context_seq \
+                         WHERE i.tenant_id = $1 AND i.id = $2 AND w.tenant_id = $1",
                     )
                     .bind(enc_id(tenant.0))
                     .bind(enc_id(instance.0))

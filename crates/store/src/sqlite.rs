@@ -284,15 +284,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn events_written_before_the_event_log_existed_move_into_it() {
+    async fn a_database_of_an_earlier_release_keeps_its_events_and_contexts() {
         use crate::Store;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         let path = path.to_str().unwrap();
-        // The layout of earlier versions: migrations run on the main file alone, events in it.
+        // The layout of earlier releases: migrations 1-4 run on the main file alone, events in it,
+        // work contexts keyed by (instance, version).
         let old = SqlitePool::connect_with(SqliteConnectOptions::new().filename(path).create_if_missing(true)).await.unwrap();
-        crate::migrations::run_sqlite(&old).await.unwrap();
-        let (tenant, id) = (Uuid::now_v7(), Uuid::now_v7());
+        crate::migrations::run_sqlite_through(&old, 4).await.unwrap();
+        let (tenant, id, instance) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let now = enc_ts(Utc::now());
+        sqlx::query("INSERT INTO tenants (id, name, webhook_secret, created_at) VALUES (?1, 'Old Co', 'secret', ?2)")
+            .bind(tenant.to_string())
+            .bind(&now)
+            .execute(&old)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO instances (tenant_id, id, specialization_id, name, status, context_version, created_at, updated_at) \
+             VALUES (?1, ?2, 'wowvision-prime', 'Vera', 'active', 2, ?3, ?3)",
+        )
+        .bind(tenant.to_string())
+        .bind(instance.to_string())
+        .bind(&now)
+        .execute(&old)
+        .await
+        .unwrap();
+        for version in [1, 2] {
+            sqlx::query("INSERT INTO work_contexts (tenant_id, instance_id, version, state, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .bind(tenant.to_string())
+                .bind(instance.to_string())
+                .bind(version)
+                .bind(format!("{{\"seen\":{version}}}"))
+                .bind(&now)
+                .execute(&old)
+                .await
+                .unwrap();
+        }
         sqlx::query(
             "INSERT INTO events (id, tenant_id, type, source, ts, payload, correlation_id, parent_id, priority, target_instance, \
              status, accepted_at) VALUES (?1, ?2, 'file.created', 'github', ?3, '{\"path\":\"docs/a.md\"}', ?1, NULL, 2, NULL, \
@@ -315,6 +344,9 @@ mod tests {
             sqlx::query_scalar("SELECT 1 FROM main.sqlite_master WHERE name = 'events'").fetch_optional(store.pool()).await.unwrap();
         assert_eq!(left, None, "the main file keeps no events table");
         assert!(Path::new(&events_path(path)).exists());
+        let context = store.latest_context(waooaw_domain::TenantId(tenant), waooaw_domain::InstanceId(instance)).await.unwrap();
+        let context = context.expect("the instance's current context survives the rebuild");
+        assert_eq!((context.version, context.state["seen"].as_i64()), (2, Some(2)));
         // Idempotent: a second start moves nothing and loses nothing.
         store.migrate().await.unwrap();
         assert!(store.get_event(waooaw_domain::TenantId(tenant), waooaw_domain::EventId(id)).await.unwrap().is_some());

@@ -4,7 +4,7 @@
 //! Why batch statements and not only transactions: the store has one write path (SQLite: one
 //! connection), and each statement is a round trip to it. Two reads fetch what decides every
 //! commit (instance rows, locked on PostgreSQL; existing deliveries), each commit is decided in
-//! memory by the same rules as a commit of one, and three multi-row writes apply the accepted
+//! memory by the same rules as a commit of one, and multi-row writes apply the accepted
 //! ones. A refused commit writes nothing.
 
 use std::collections::{HashMap, HashSet};
@@ -193,14 +193,41 @@ macro_rules! commit_wakes_impl {
                 if woke.is_empty() {
                     continue;
                 }
+                // Contexts first: each snapshot's `seq` goes into its instance's row.
                 let sql = format!(
-                    "WITH v (id, version, ts) AS (VALUES {}) UPDATE instances SET context_version = v.version, \
-                     wake_count = instances.wake_count + 1, last_woken_at = v.ts, updated_at = v.ts FROM v WHERE instances.id = v.id",
-                    values_rows(1, woke.len(), 3, POSITIONAL_PARAMS)
+                    "INSERT INTO work_contexts (tenant_id, instance_id, version, state, event_id, created_at) VALUES {} \
+                     RETURNING instance_id, seq",
+                    values_rows(1, woke.len(), 6, POSITIONAL_PARAMS)
+                );
+                let mut q = sqlx::query(&sql);
+                for (c, version, state) in &woke {
+                    q = q
+                        .bind(enc_id(c.tenant_id.0))
+                        .bind(enc_id(c.instance_id.0))
+                        .bind(*version)
+                        .bind(enc_json(state))
+                        .bind(enc_id(c.event_id.0))
+                        .bind(enc_ts(c.now));
+                }
+                // A batch advances each instance once (the judge sees to it), so the instance
+                // names its row.
+                let mut seqs = HashMap::with_capacity(woke.len());
+                for r in q.fetch_all(&mut *tx).await? {
+                    seqs.insert(get_uuid(&r, "instance_id", "work_contexts")?, r.try_get::<i64, _>(1)?);
+                }
+                let sql = format!(
+                    "WITH v (id, version, ts, seq) AS (VALUES {}) UPDATE instances SET context_version = v.version, \
+                     context_seq = v.seq, wake_count = instances.wake_count + 1, last_woken_at = v.ts, updated_at = v.ts \
+                     FROM v WHERE instances.id = v.id",
+                    values_rows(1, woke.len(), 4, POSITIONAL_PARAMS)
                 );
                 let mut q = sqlx::query(&sql);
                 for (c, version, _) in &woke {
-                    q = q.bind(enc_id(c.instance_id.0)).bind(*version).bind(enc_ts(c.now));
+                    let seq = seqs.get(&c.instance_id.0).copied().ok_or_else(|| crate::StoreError::Corrupt {
+                        table: "work_contexts",
+                        reason: format!("no snapshot row came back for instance {}", c.instance_id),
+                    })?;
+                    q = q.bind(enc_id(c.instance_id.0)).bind(*version).bind(enc_ts(c.now)).bind(seq);
                 }
                 q.execute(&mut *tx).await?;
                 let made: Vec<&waooaw_domain::Deliverable> = woke.iter().flat_map(|(c, _, _)| c.deliverables.iter()).collect();
@@ -223,21 +250,6 @@ macro_rules! commit_wakes_impl {
                     }
                     q.execute(&mut *tx).await?;
                 }
-                let sql = format!(
-                    "INSERT INTO work_contexts (tenant_id, instance_id, version, state, event_id, created_at) VALUES {}",
-                    values_rows(1, woke.len(), 6, POSITIONAL_PARAMS)
-                );
-                let mut q = sqlx::query(&sql);
-                for (c, version, state) in &woke {
-                    q = q
-                        .bind(enc_id(c.tenant_id.0))
-                        .bind(enc_id(c.instance_id.0))
-                        .bind(*version)
-                        .bind(enc_json(state))
-                        .bind(enc_id(c.event_id.0))
-                        .bind(enc_ts(c.now));
-                }
-                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(results)
