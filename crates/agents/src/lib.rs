@@ -1,5 +1,6 @@
 //! Agents and their skills: the work functions specializations name in their spec files.
 
+pub mod drafts;
 pub mod marketplace;
 pub mod skill_agent;
 pub mod skills;

@@ -21,7 +21,20 @@ pub struct Document<'a> {
     pub settings: &'a Value,
 }
 
-pub type SkillFn = fn(&Document<'_>) -> Result<NewDeliverable, SkillError>;
+pub type SkillFn = fn(&Document<'_>) -> Result<SkillOutput, SkillError>;
+
+/// What a skill hands back: its deliverable, and the text it wants written into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkillOutput {
+    pub deliverable: NewDeliverable,
+    pub drafts: Vec<crate::drafts::DraftJob>,
+}
+
+impl From<NewDeliverable> for SkillOutput {
+    fn from(deliverable: NewDeliverable) -> Self {
+        Self { deliverable, drafts: Vec::new() }
+    }
+}
 
 pub struct SkillAgent {
     pub name: &'static str,
@@ -60,7 +73,13 @@ impl WorkFn for SkillAgent {
                     rejected(filename, &format!("{} reads {}, not {content_type}", input.spec.name, self.accepts.join(", ")))
                 } else {
                     match (self.skill)(&doc) {
-                        Ok(d) => d,
+                        Ok(SkillOutput { mut deliverable, drafts }) => {
+                            if !drafts.is_empty() {
+                                crate::drafts::fill(input.decider, input.spec, input.instance, &mut deliverable.body_markdown, drafts)
+                                    .await;
+                            }
+                            deliverable
+                        }
                         Err(e) => rejected(filename, &e.to_string()),
                     }
                 };

@@ -325,6 +325,43 @@ impl Decider for Engine {
         out
     }
 
+    async fn draft(
+        &self,
+        spec: &Specialization,
+        instance: &Instance,
+        request: waooaw_domain::DraftRequest,
+    ) -> Result<waooaw_domain::Draft, waooaw_domain::DraftError> {
+        let Some(llm) = &self.llm else { return Err(waooaw_domain::DraftError::NoProvider) };
+        if request.tenant_id != instance.tenant_id || request.instance_id != instance.id {
+            return Err(waooaw_domain::DraftError::Refused("the draft request names another instance or tenant".into()));
+        }
+        let started = Instant::now();
+        let (draft, logged) = crate::drafting::write(llm, spec, instance, &request).await;
+        if let Some(mut d) = logged {
+            d.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let as_request = DecisionRequest {
+                request_type: format!("draft.{}", request.kind),
+                tenant_id: request.tenant_id,
+                instance_id: request.instance_id,
+                context: json!({"brief": request.brief}),
+                urgency: waooaw_domain::Urgency::Normal,
+            };
+            DecisionMade {
+                tenant_id: request.tenant_id,
+                instance_id: request.instance_id,
+                specialization: &spec.id,
+                request_type: &as_request.request_type,
+                decision: &d,
+            }
+            .emit();
+            self.log.record(spec, &as_request, &d);
+        }
+        if let Err(e) = &draft {
+            TierFallback { tenant_id: request.tenant_id, instance_id: request.instance_id, tier: "draft", error: &e.to_string() }.emit();
+        }
+        draft
+    }
+
     async fn recall(&self, instance: &Instance, kinds: &[&str], query: &str, k: usize) -> Vec<waooaw_domain::Recollection> {
         match self.memory.recall(instance.tenant_id, Some(instance.id), Some(kinds), query, k).await {
             Ok(hits) => hits

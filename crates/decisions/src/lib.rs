@@ -14,6 +14,7 @@
 pub mod cache;
 pub mod canonical;
 mod decision_log;
+mod drafting;
 pub mod embedding;
 pub mod engine;
 pub mod llm_tier;

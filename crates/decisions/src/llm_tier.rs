@@ -41,12 +41,9 @@ pub enum AnswerError {
 const SCHEMA: &str =
     r#"{"verdict": "approve" | "reject" | "act" | "escalate", "reason": string, "confidence": number between 0 and 1, "fields": object}"#;
 
-pub fn build_prompt(
-    spec: &Specialization,
-    instance: &Instance,
-    request: &DecisionRequest,
-    examples: &[Recalled],
-) -> (String, Vec<ChatMessage>) {
+/// Who the model speaks as: the specialization and the instance's personality, its
+/// responsibilities and the actions it must never take. The start of every system prompt.
+pub fn persona(spec: &Specialization, instance: &Instance) -> String {
     let p = &instance.personality;
     let mut system = format!(
         "You are {name}, {role} at a company in {industry}, working as the WAOOAW agent \"{spec}\" ({kind}, domain {domain}).\n",
@@ -76,6 +73,16 @@ pub fn build_prompt(
             system.push_str(&format!("- {}: {}\n", c.action, c.reason));
         }
     }
+    system
+}
+
+pub fn build_prompt(
+    spec: &Specialization,
+    instance: &Instance,
+    request: &DecisionRequest,
+    examples: &[Recalled],
+) -> (String, Vec<ChatMessage>) {
+    let mut system = persona(spec, instance);
     system.push_str(&format!(
         "Decide the request. Answer with one JSON object and nothing else, of the form {SCHEMA}. \
          Use \"act\" with `fields` describing the action when something should be done. \

@@ -157,6 +157,18 @@ pub trait Decider: Send + Sync {
         let _ = (instance, since);
         Activity::default()
     }
+
+    /// Writes a draft with the LLM tier (see [`crate::draft`]). Without one, `NoProvider`: the
+    /// caller says so in its deliverable rather than invent text.
+    async fn draft(
+        &self,
+        spec: &crate::Specialization,
+        instance: &crate::Instance,
+        request: crate::DraftRequest,
+    ) -> Result<crate::Draft, crate::DraftError> {
+        let _ = (spec, instance, request);
+        Err(crate::DraftError::NoProvider)
+    }
 }
 
 /// An instance's decisions by tier and its pending escalations, for reports.

@@ -4,6 +4,7 @@
 pub mod decision;
 pub mod deliverable;
 pub mod delivery;
+pub mod draft;
 pub mod escalation;
 pub mod event;
 pub mod ids;
@@ -17,6 +18,7 @@ pub mod tenant;
 pub use decision::{Activity, Citation, Decider, Decision, DecisionRequest, Method, NoDecider, Recollection, Urgency, Verdict};
 pub use deliverable::{Deliverable, NewDeliverable};
 pub use delivery::{DeadLetter, DeliveryOutcome, DeliveryRecord, DeliveryStatus};
+pub use draft::{Draft, DraftError, DraftRequest, PromptTemplate, TemplateError};
 pub use escalation::{Escalation, EscalationStatus, HumanAnswer};
 pub use event::{Event, EventError, EventStatus, EventType, NewEvent, Priority};
 pub use ids::{EventId, IdError, InstanceId, TenantId};

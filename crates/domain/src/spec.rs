@@ -153,6 +153,8 @@ pub struct Specialization {
     pub marketplace: Marketplace,
     /// The `[[rules]]` the rules tier of the decision engine applies, in file order.
     pub rules: RuleSet,
+    /// Prompt templates for drafts, by kind (`[prompts]`; see [`crate::draft`]).
+    pub prompts: std::collections::BTreeMap<String, crate::PromptTemplate>,
 }
 
 fn ser_patterns<S: serde::Serializer>(p: &[Pattern], s: S) -> Result<S::Ok, S::Error> {
@@ -185,6 +187,8 @@ struct RawSpec {
     rules: Vec<RawRule>,
     #[serde(default)]
     marketplace: Marketplace,
+    #[serde(default)]
+    prompts: std::collections::BTreeMap<String, Spanned<String>>,
 }
 
 /// How the agent is offered in the marketplace.
@@ -282,7 +286,13 @@ impl Specialization {
             None => serde_json::json!({}),
         };
         let rules = rules::compile(src, raw.rules)?;
+        let mut prompts = std::collections::BTreeMap::new();
+        for (kind, text) in raw.prompts {
+            let template = crate::PromptTemplate::parse(text.get_ref()).map_err(|e| at(text.span(), format!("prompts.{kind}: {e}")))?;
+            prompts.insert(kind, template);
+        }
         Ok(Self {
+            prompts,
             id: raw.id.into_inner(),
             name: raw.name,
             budget: raw.budget.unwrap_or_else(|| raw.spec_type.default_budget()),
@@ -376,6 +386,18 @@ schedule = "0 0 9 * * *"
         assert!(!s.wakes_on(&t, &serde_json::json!({"path": "src/main.rs"})));
         assert!(s.wakes_on(&t, &serde_json::json!({"files": ["src/x.rs", "README.md"]})));
         assert!(!s.wakes_on(&EventType::parse("issue.opened").unwrap(), &serde_json::json!({})));
+    }
+
+    #[test]
+    fn prompt_templates_load_and_bad_ones_name_their_line() {
+        let good = format!("{GOOD}\n[prompts]\noutreach_email = \"Write to the lead. {{brief}} Facts: {{facts}}\"\n");
+        let s = Specialization::from_toml("w.toml", &good, &["wowvision.watch"]).unwrap();
+        assert!(s.prompts.contains_key("outreach_email"));
+        let lines = GOOD.lines().count();
+        let bad = format!("{GOOD}\n[prompts]\noutreach_email = \"Write to {{lead_name}}. {{brief}}\"\n");
+        let e = Specialization::from_toml("w.toml", &bad, &["wowvision.watch"]).unwrap_err();
+        assert_eq!(e.line, lines + 3, "{e}");
+        assert!(e.reason.contains("prompts.outreach_email") && e.reason.contains("lead_name"), "{e}");
     }
 
     #[test]

@@ -1,16 +1,15 @@
 //! Agents whose input is a page, a stylesheet or copy: SEO (e-commerce) and Brand Strategy.
 
 use super::{AgentDef, deliverable, options};
-use crate::skill_agent::Document;
+use crate::skill_agent::{Document, SkillOutput};
 use crate::skills::{SkillError, brand, html};
-use waooaw_domain::NewDeliverable;
 
 pub(crate) const AGENTS: &[AgentDef] = &[
     AgentDef { name: "seo.audit", accepts: &["text/html"], skill: seo_audit },
     AgentDef { name: "brand.review", accepts: &["text/plain", "text/markdown", "text/html", "text/css"], skill: brand_review },
 ];
 
-fn seo_audit(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn seo_audit(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let opts: html::SeoOptions = options(doc, "seo")?;
     let url = doc.settings.get("site_url").and_then(|v| v.as_str());
     let report = html::audit_page(doc.content.as_bytes(), url, &opts)?;
@@ -18,7 +17,7 @@ fn seo_audit(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
 }
 
 /// Copy is checked for voice; stylesheets and pages for off-palette colours (pages for both).
-fn brand_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn brand_review(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let guide: brand::BrandGuide = options(doc, "guide")?;
     let md = match doc.content_type {
         "text/css" => brand::check_colours(doc.content.as_bytes(), brand::SourceKind::Css, &guide)?.to_markdown(),

@@ -30,8 +30,8 @@ pub(crate) fn options<T: DeserializeOwned + Default>(doc: &Document<'_>, key: &s
     }
 }
 
-pub(crate) fn deliverable(kind: &str, title: String, body_markdown: String) -> NewDeliverable {
-    NewDeliverable { kind: kind.to_owned(), title, body_markdown }
+pub(crate) fn deliverable(kind: &str, title: String, body_markdown: String) -> crate::skill_agent::SkillOutput {
+    NewDeliverable { kind: kind.to_owned(), title, body_markdown }.into()
 }
 
 /// A work function's definition, before it is registered.

@@ -2,9 +2,9 @@
 //! Management, Lead Generation and SDR.
 
 use super::{AgentDef, deliverable, options};
-use crate::skill_agent::Document;
+use crate::drafts::DraftJob;
+use crate::skill_agent::{Document, SkillOutput};
 use crate::skills::{SkillError, crm, influencer, leads, pipeline, ppc};
-use waooaw_domain::NewDeliverable;
 
 const CSV: &[&str] = &["text/csv"];
 
@@ -19,7 +19,7 @@ pub(crate) const AGENTS: &[AgentDef] = &[
 
 /// Campaign metrics (CSV) get a pacing and bid report; ad copy (JSON: `{"platform": "google",
 /// "headlines": [...], ...}`) gets a limits check.
-fn ppc_analyse(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn ppc_analyse(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     if doc.content_type == "application/json" {
         let mut v: serde_json::Value = serde_json::from_str(doc.content).map_err(|e| SkillError::Invalid(format!("ad copy JSON: {e}")))?;
         let platform = v.get("platform").cloned().unwrap_or_else(|| serde_json::json!("google"));
@@ -37,25 +37,25 @@ fn ppc_analyse(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
     Ok(deliverable("campaign_pacing", format!("Campaign pacing and bids: {}", doc.filename), report.to_markdown()))
 }
 
-fn influencer_rank(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn influencer_rank(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let brief: influencer::CampaignBrief = options(doc, "brief")?;
     let report = influencer::rank_candidates(doc.content.as_bytes(), &brief)?;
     Ok(deliverable("influencer_shortlist", format!("Influencer shortlist: {}", doc.filename), report.to_markdown()))
 }
 
-fn ae_pipeline(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn ae_pipeline(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let opts: pipeline::PipelineOptions = options(doc, "pipeline")?;
     let report = pipeline::review_pipeline(doc.content.as_bytes(), &opts, doc.today)?;
     Ok(deliverable("pipeline_followups", format!("Pipeline follow-ups: {}", doc.filename), report.to_markdown()))
 }
 
-fn crm_dedupe(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn crm_dedupe(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let opts: crm::DedupeOptions = options(doc, "dedupe")?;
     let report = crm::dedupe_contacts(doc.content.as_bytes(), &opts)?;
     Ok(deliverable("crm_cleanup", format!("Contact cleanup: {}", doc.filename), report.to_markdown()))
 }
 
-fn leadgen_qualify(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn leadgen_qualify(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let icp: leads::IdealCustomerProfile = options(doc, "icp")?;
     let report = leads::qualify_leads(doc.content.as_bytes(), &icp)?;
     let mut md = report.to_markdown();
@@ -63,16 +63,39 @@ fn leadgen_qualify(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
     Ok(deliverable("qualified_leads", format!("Lead qualification: {}", doc.filename), md))
 }
 
-/// Scores the leads, then writes an outreach sequence for each qualified one. Drafting with an
-/// LLM comes with the LLM tier; until then the sequence is a labelled template.
-fn sdr_score(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+/// Scores the leads, then has an outreach email written for each qualified one by the LLM tier
+/// (facts: only the lead's own data and the score); without an LLM, each gets the labelled plain
+/// three-step template.
+fn sdr_score(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let icp: leads::IdealCustomerProfile = options(doc, "icp")?;
     let sender = doc.settings.get("sender").and_then(|v| v.as_str()).unwrap_or("[your name]");
     let report = leads::qualify_leads(doc.content.as_bytes(), &icp)?;
     let mut md = report.to_markdown();
+    let mut drafts = Vec::new();
     for lead in report.handoff() {
-        md.push_str("\n\n---\n\n");
-        md.push_str(&leads::outreach_template(lead, sender));
+        let marker = DraftJob::marker(drafts.len());
+        md.push_str(&format!("\n\n---\n\n## Outreach: {}\n\n{marker}\n", lead.name.as_deref().unwrap_or(&lead.email)));
+        drafts.push(DraftJob {
+            marker,
+            kind: "outreach_email".into(),
+            brief: format!(
+                "A first outreach email from {sender} to {}, a lead scored {}/100 against our ideal customer profile: \
+                 a subject line, then a short, specific body that asks for a 20-minute call.",
+                lead.name.as_deref().unwrap_or(&lead.email),
+                lead.score
+            ),
+            facts: serde_json::json!({
+                "lead": {"name": lead.name, "title": lead.title, "company": lead.company, "industry": lead.industry,
+                         "country": lead.country, "email": lead.email},
+                "score": lead.score,
+                "why_it_scored": lead.reasons.iter().map(|r| format!("{}: {} ({}/{})", r.criterion, r.detail, r.points, r.max)).collect::<Vec<_>>(),
+                "sender": sender,
+            }),
+            max_words: 140,
+            fallback_markdown: leads::outreach_template(lead, sender),
+        });
     }
-    Ok(deliverable("scored_leads_outreach", format!("Scored leads and outreach: {}", doc.filename), md))
+    let mut out = deliverable("scored_leads_outreach", format!("Scored leads and outreach: {}", doc.filename), md);
+    out.drafts = drafts;
+    Ok(out)
 }

@@ -2,10 +2,9 @@
 //! Technical Support and Customer Success.
 
 use super::{AgentDef, deliverable, html_text, options};
-use crate::skill_agent::Document;
+use crate::skill_agent::{Document, SkillOutput};
 use crate::skills::{SkillError, content, email, social, success, support};
 use serde_json::Value;
-use waooaw_domain::NewDeliverable;
 
 pub(crate) const AGENTS: &[AgentDef] = &[
     AgentDef { name: "content.review", accepts: &["text/plain", "text/markdown", "text/html"], skill: content_review },
@@ -15,14 +14,14 @@ pub(crate) const AGENTS: &[AgentDef] = &[
     AgentDef { name: "success.health", accepts: &["application/json"], skill: success_health },
 ];
 
-fn content_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn content_review(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let opts: content::ComplianceOptions = options(doc, "compliance")?;
     let text = if doc.content_type == "text/html" { html_text(doc.content) } else { doc.content.to_owned() };
     let report = content::review_draft(&text, &opts)?;
     Ok(deliverable("compliance_review", format!("Compliance review: {}", doc.filename), report.to_markdown()))
 }
 
-fn social_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn social_review(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let platform = doc.settings.get("platform").cloned().unwrap_or_else(|| Value::from("linkedin"));
     let platform: social::SocialPlatform =
         serde_json::from_value(platform).map_err(|e| SkillError::Invalid(format!("spec settings `platform`: {e}")))?;
@@ -32,7 +31,7 @@ fn social_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
 
 /// An email as JSON (`subject`, `from`, `html_body`...), or its HTML with the subject taken from
 /// `<title>` and the sender from the spec's `settings.from`.
-fn email_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn email_review(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let opts: email::EmailOptions = options(doc, "email")?;
     let draft = if doc.content_type == "application/json" {
         serde_json::from_str::<email::EmailDraft>(doc.content).map_err(|e| SkillError::Invalid(format!("email JSON: {e}")))?
@@ -56,7 +55,7 @@ fn email_review(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
 }
 
 /// One ticket (JSON object, or plain text: first line subject, the rest the body) or a list.
-fn support_triage(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn support_triage(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let opts: support::TriageOptions = options(doc, "triage")?;
     let tickets: Vec<support::Ticket> = if doc.content_type == "text/plain" {
         let (subject, body) = doc.content.trim().split_once('\n').unwrap_or((doc.content.trim(), ""));
@@ -93,7 +92,7 @@ fn support_triage(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
 }
 
 /// Usage signals of one account, or of several keyed by account name.
-fn success_health(doc: &Document<'_>) -> Result<NewDeliverable, SkillError> {
+fn success_health(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let opts: success::HealthOptions = options(doc, "health")?;
     let v: Value = serde_json::from_str(doc.content).map_err(|e| SkillError::Invalid(format!("usage signals JSON: {e}")))?;
     let accounts: Vec<(String, Value)> = match v {
