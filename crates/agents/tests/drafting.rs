@@ -63,6 +63,10 @@ struct World {
 }
 
 async fn world() -> World {
+    world_for("sdr-b2b-saas").await
+}
+
+async fn world_for(spec_id: &str) -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("d.db").display())).await.unwrap();
     store.migrate().await.unwrap();
@@ -72,9 +76,9 @@ async fn world() -> World {
     let registry = waooaw_agents::registry();
     let dir_catalog = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
     let catalog = Catalog::load_dir(&dir_catalog, &registry.names()).expect("catalog");
-    let spec = (*catalog.get("sdr-b2b-saas").expect("sdr spec").clone()).clone();
+    let spec = (*catalog.get(spec_id).expect("spec").clone()).clone();
     let personality = Personality { name: "Sam".into(), role_title: "SDR".into(), industry: "B2B SaaS".into(), ..Default::default() };
-    let instance = Instance::on_trial(tenant.id, "sdr-b2b-saas", personality, Utc::now(), None);
+    let instance = Instance::on_trial(tenant.id, spec_id, personality, Utc::now(), None);
     store.create_instance(&instance).await.unwrap();
     World { store, spec, instance, _dir: dir }
 }
@@ -92,16 +96,22 @@ async fn engine(store: &DynStore, url: Option<&str>) -> Engine {
 }
 
 async fn upload(w: &World, decider: &dyn Decider) -> String {
+    let md = upload_file(w, decider, "inbound-leads-week-47.csv", "text/csv", LEADS).await;
+    assert!(md.starts_with("# Inbound lead qualification"), "{md}");
+    md
+}
+
+async fn upload_file(w: &World, decider: &dyn Decider, filename: &str, content_type: &str, content: &str) -> String {
     let registry = waooaw_agents::registry();
     let work = registry.get(&w.spec.work).expect("work function").clone();
-    let payload = json!({"filename": "inbound-leads-week-47.csv", "content_type": "text/csv", "content": LEADS});
+    let payload = json!({"filename": filename, "content_type": content_type, "content": content});
     let event =
         NewEvent::new(EventType::parse("input.received").unwrap(), "api", w.instance.tenant_id, payload).into_event(Utc::now()).unwrap();
     let state = json!({});
     let input =
         WakeInput { spec: &w.spec, instance: &w.instance, event: &event, state: &state, pending_deliveries: 0, learnings: &[], decider };
     let out = waooaw_runtime::WorkFn::run(work.as_ref(), &input).await.expect("wake");
-    assert_eq!(out.deliverables[0].kind, "scored_leads_outreach");
+    assert_ne!(out.deliverables[0].kind, "input_rejected", "{}", out.deliverables[0].body_markdown);
     out.deliverables[0].body_markdown.clone()
 }
 
@@ -177,4 +187,45 @@ async fn a_draft_for_another_tenants_instance_is_refused_before_any_call() {
     let e = engine.draft(&w.spec, &w.instance, request).await.unwrap_err();
     assert!(matches!(e, waooaw_domain::DraftError::Refused(_)), "{e}");
     assert!(model.bodies.lock().unwrap().is_empty(), "no call was made");
+}
+
+#[tokio::test]
+async fn flagged_sentences_get_compliant_rewrites_and_patient_data_never_reaches_the_model() {
+    let w = world_for("content-marketing-healthcare").await;
+    let (model, url) = model_server().await;
+    let engine = engine(&w.store, Some(&url)).await;
+    let story = include_str!("fixtures/text/patient_story_phi.md");
+    let md = upload_file(&w, &engine, "patient-story.md", "text/markdown", story).await;
+    assert!(md.contains("## Suggested rewrites") && md.contains("### Draft (written by"), "{md}");
+    let bodies = model.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1, "one call for all flagged sentences");
+    let sent = bodies[0].to_string();
+    assert!(story.contains("00482913") && !sent.contains("00482913"), "the record number is masked before it leaves: {sent}");
+
+    let without = engine_without_llm(&w).await;
+    let md = upload_file(&w, &without, "patient-story.md", "text/markdown", story).await;
+    assert!(md.contains("no LLM provider is configured: apply the fixes listed above by hand"), "{md}");
+}
+
+#[tokio::test]
+async fn a_post_with_findings_gets_a_rewrite_one_without_gets_none() {
+    let w = world_for("social-media-b2b").await;
+    let (model, url) = model_server().await;
+    let engine = engine(&w.store, Some(&url)).await;
+    let post = include_str!("fixtures/text/x_post_too_long.txt").repeat(20);
+    let md = upload_file(&w, &engine, "launch-post.txt", "text/plain", &post).await;
+    assert!(md.contains("## Suggested rewrite") && md.contains("### Draft (written by"), "{md}");
+    let bodies = model.bodies.lock().unwrap().clone();
+    let prompt = bodies[0]["messages"][1]["content"].as_str().unwrap().to_owned();
+    assert!(prompt.contains("LinkedIn post") && prompt.contains("at most 3000 characters"), "{prompt}");
+
+    let fine = "Three lessons from closing our books in two days instead of ten. Thread below. #finance #saas #fpa";
+    let calls = bodies.len();
+    let md = upload_file(&w, &engine, "short-post.txt", "text/plain", fine).await;
+    assert!(!md.contains("## Suggested rewrite"), "{md}");
+    assert_eq!(model.bodies.lock().unwrap().len(), calls, "no finding, no paid call");
+}
+
+async fn engine_without_llm(w: &World) -> Engine {
+    engine(&w.store, None).await
 }

@@ -2,6 +2,7 @@
 //! Technical Support and Customer Success.
 
 use super::{AgentDef, deliverable, html_text, options};
+use crate::drafts::DraftJob;
 use crate::skill_agent::{Document, SkillOutput};
 use crate::skills::{SkillError, content, email, social, success, support};
 use serde_json::Value;
@@ -18,7 +19,35 @@ fn content_review(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let opts: content::ComplianceOptions = options(doc, "compliance")?;
     let text = if doc.content_type == "text/html" { html_text(doc.content) } else { doc.content.to_owned() };
     let report = content::review_draft(&text, &opts)?;
-    Ok(deliverable("compliance_review", format!("Compliance review: {}", doc.filename), report.to_markdown()))
+    let mut md = report.to_markdown();
+    // Sentences with a finding get compliant rewrites. Only the report's sentences go to the
+    // model, and those are masked where they held patient-like data: the draft itself never does.
+    let flagged: Vec<Value> = report
+        .findings
+        .iter()
+        .filter(|f| !f.sentence.is_empty())
+        .take(12)
+        .map(|f| serde_json::json!({"sentence": f.sentence, "problem": f.message, "fix": f.fix}))
+        .collect();
+    Ok(if flagged.is_empty() {
+        deliverable("compliance_review", format!("Compliance review: {}", doc.filename), md)
+    } else {
+        let marker = DraftJob::marker(0);
+        md.push_str(&format!("\n## Suggested rewrites\n\n{marker}\n"));
+        let mut out = deliverable("compliance_review", format!("Compliance review: {}", doc.filename), md);
+        out.drafts.push(DraftJob {
+            marker,
+            kind: "compliant_rewrite".into(),
+            brief: "Rewrite each flagged sentence of a healthcare marketing draft so that it keeps its meaning but \
+                    fixes the problem named (no cure or guarantee claims, no patient data). One numbered line per sentence."
+                .into(),
+            facts: serde_json::json!({"flagged": flagged}),
+            max_words: 40 * flagged.len() as u32,
+            fallback_markdown:
+                "*Rewrites are written by the LLM tier, and no LLM provider is configured: apply the fixes listed above by hand.*\n".into(),
+        });
+        out
+    })
 }
 
 fn social_review(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
@@ -26,7 +55,37 @@ fn social_review(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let platform: social::SocialPlatform =
         serde_json::from_value(platform).map_err(|e| SkillError::Invalid(format!("spec settings `platform`: {e}")))?;
     let report = social::check_post(doc.content, platform)?;
-    Ok(deliverable("post_review", format!("Post review ({}): {}", platform.name(), doc.filename), report.to_markdown()))
+    let mut md = report.to_markdown();
+    let title = format!("Post review ({}): {}", platform.name(), doc.filename);
+    if report.findings.is_empty() {
+        return Ok(deliverable("post_review", title, md));
+    }
+    // A post with findings gets a rewrite that fits the platform.
+    let rules = platform.rules();
+    let marker = DraftJob::marker(0);
+    md.push_str(&format!("\n## Suggested rewrite\n\n{marker}\n"));
+    let mut out = deliverable("post_review", title, md);
+    out.drafts.push(DraftJob {
+        marker,
+        kind: "social_post".into(),
+        brief: format!(
+            "Rewrite this {} post so that it fixes every finding and fits the platform: at most {} characters, {} to {} hashtags, \
+             at most {} link(s). Keep its message, facts, links and mentions; answer with the post only.",
+            platform.name(),
+            rules.max_chars,
+            rules.recommended_hashtags.0,
+            rules.recommended_hashtags.1,
+            rules.recommended_links.max(1)
+        ),
+        facts: serde_json::json!({
+            "post": doc.content,
+            "findings": report.findings.iter().map(|f| format!("{}: {}", f.message, f.fix)).collect::<Vec<_>>(),
+        }),
+        max_words: (rules.max_chars / 6).clamp(40, 400) as u32,
+        fallback_markdown:
+            "*A rewrite is written by the LLM tier, and no LLM provider is configured: apply the fixes listed above by hand.*\n".into(),
+    });
+    Ok(out)
 }
 
 /// An email as JSON (`subject`, `from`, `html_body`...), or its HTML with the subject taken from
