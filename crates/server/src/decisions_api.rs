@@ -256,8 +256,14 @@ pub async fn costs(State(s): State<AppState>, Query(q): Q) -> Result<Json<Value>
     })?;
     let since = optional_param::<chrono::DateTime<chrono::Utc>>(&q, "since")?;
     let rows = s.runtime.store().decision_summary(tenant, group, since).await?;
+    let (out, total) = cost_groups(&rows);
+    Ok(Json(json!({"group_by": group.as_str(), "total_usd": total, "costs": out})))
+}
+
+/// Summary rows (one per group and method) folded into one cost line per group, and the total.
+pub(crate) fn cost_groups(rows: &[waooaw_domain::TierSummaryRow]) -> (Vec<Value>, f64) {
     let mut out: Vec<Value> = Vec::new();
-    for r in &rows {
+    for r in rows {
         if out.last().and_then(|v| v["group"].as_str()) != Some(r.group.as_str()) {
             out.push(json!({"group": r.group, "decisions": 0, "llm_calls": 0, "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0}));
         }
@@ -272,5 +278,5 @@ pub async fn costs(State(s): State<AppState>, Query(q): Q) -> Result<Json<Value>
         g["cost_usd"] = json!(g["cost_usd"].as_f64().unwrap_or(0.0) + r.cost_usd);
     }
     let total: f64 = out.iter().filter_map(|g| g["cost_usd"].as_f64()).sum();
-    Ok(Json(json!({"group_by": group.as_str(), "total_usd": total, "costs": out})))
+    (out, total)
 }

@@ -1,8 +1,11 @@
-//! A minimal HTML status page at `/`: no customer data, only platform counts.
+//! The HTML status pages: `/` (platform counts and the catalog) and `/status/costs` (spend by
+//! specialization and by day across the platform). Both are public, so neither shows a tenant,
+//! an instance or anything a customer wrote: per-tenant costs are in the API (`/v1/costs`).
 
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Html;
+use waooaw_domain::SummaryGroup;
 
 pub async fn page(State(state): State<AppState>) -> Html<String> {
     let rt = &state.runtime;
@@ -37,7 +40,7 @@ pub async fn page(State(state): State<AppState>) -> Html<String> {
 <tr><th>instances routed</th><td>{routed}</td></tr><tr><th>wakes in flight</th><td>{inflight}</td></tr>
 <tr><th>bus messages pending</th><td>{pending}</td></tr></table>
 <h2>Catalog</h2><table><tr><th>id</th><th>name</th><th>type</th><th>vertical</th><th>offer</th><th>what it does</th></tr>{specs}</table>
-<p>API under <code>/v1</code> (bearer token), <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a>.</p></body></html>"#,
+<p><a href="/status/costs">Costs</a>. API under <code>/v1</code> (bearer token), <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a>.</p></body></html>"#,
         started = state.started_at.to_rfc3339(),
         store_kind = rt.store().kind(),
         store_ok = ok(store_ok),
@@ -45,6 +48,54 @@ pub async fn page(State(state): State<AppState>) -> Html<String> {
         bus_ok = ok(bus_ok),
         routed = rt.routed_instances(),
         inflight = rt.wakes_in_flight(),
+    ))
+}
+
+/// Days the cost page covers.
+const COST_DAYS: i64 = 30;
+
+pub async fn costs(State(state): State<AppState>) -> Html<String> {
+    let store = state.runtime.store();
+    let since = chrono::Utc::now() - chrono::Duration::days(COST_DAYS);
+    let table = |group: SummaryGroup, title: &str, rows: Result<Vec<waooaw_domain::TierSummaryRow>, waooaw_store::StoreError>| {
+        let rows = match rows {
+            Ok(r) => r,
+            Err(e) => return format!("<h2>{title}</h2><p class=bad>The store could not be read: {}</p>", esc(&e.to_string())),
+        };
+        let (groups, total) = crate::decisions_api::cost_groups(&rows);
+        let mut html = format!(
+            "<h2>{title}</h2><table><tr><th>{}</th><th>decisions</th><th>LLM calls</th><th>tokens in</th><th>tokens out</th><th>USD</th></tr>",
+            group.as_str()
+        );
+        for g in &groups {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td></tr>",
+                esc(g["group"].as_str().unwrap_or("")),
+                g["decisions"],
+                g["llm_calls"],
+                g["tokens_in"],
+                g["tokens_out"],
+                g["cost_usd"].as_f64().unwrap_or(0.0)
+            ));
+        }
+        if groups.is_empty() {
+            html.push_str("<tr><td colspan=6>No decisions yet.</td></tr>");
+        }
+        html.push_str(&format!("<tr><th>total</th><td></td><td></td><td></td><td></td><th>{total:.4}</th></tr></table>"));
+        html
+    };
+    let by_spec = table(
+        SummaryGroup::Specialization,
+        "By specialization",
+        store.decision_summary(None, SummaryGroup::Specialization, Some(since)).await,
+    );
+    let by_day = table(SummaryGroup::Day, "By day (UTC)", store.decision_summary(None, SummaryGroup::Day, Some(since)).await);
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>WAOOAW costs</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}td,th{{padding:.2rem .8rem;text-align:left}}.bad{{color:#b00}}</style></head>
+<body><h1>Costs, last {COST_DAYS} days</h1><p>Every decision and draft, by the tier that made it; LLM calls carry their tokens and price.
+Per tenant and per instance: <code>GET /v1/costs?group_by=tenant|instance</code> or <code>waooaw costs</code>.</p>
+{by_spec}{by_day}<p><a href="/">Status</a></p></body></html>"#
     ))
 }
 

@@ -325,6 +325,15 @@ async fn an_llm_decision_is_reused_without_asking_the_model_again() {
     assert_eq!((g["decisions"].as_i64(), g["methods"]["llm"]["tokens_in"].as_i64()), (Some(3), Some(1200)), "{s}");
     assert!((g["cost_usd"].as_f64().unwrap() - cost).abs() < 1e-12, "only the model call costs: {s}");
     assert_eq!((g["methods"]["cache"]["cost_usd"].as_f64(), g["methods"]["memory"]["cost_usd"].as_f64()), (Some(0.0), Some(0.0)));
+
+    // The public cost page: spend by specialization and by day, nothing that names a customer.
+    let page = reqwest::get(app.url("/status/costs")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<td>wowvision-prime</td><td>3</td><td>1</td><td>1200</td><td>80</td>"), "{html}");
+    assert!(html.contains(&format!("<td>{}</td>", chrono::Utc::now().date_naive())), "{html}");
+    assert!(html.contains(&format!("{cost:.4}")), "{html}");
+    assert!(!html.contains(&acme.id) && !html.contains("Acme") && !html.contains(&vera), "no tenant or instance: {html}");
 }
 
 const ACME_PLAYBOOK: [&str; 3] = [
