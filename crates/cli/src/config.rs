@@ -43,6 +43,9 @@ pub struct ServeArgs {
     /// Log as JSON lines (default: human-readable when attached to a terminal).
     #[arg(long, env = "WAOOAW_LOG_JSON")]
     pub log_json: Option<bool>,
+    /// OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); traces are exported there.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -57,6 +60,7 @@ pub struct FileConfig {
     pub catalog: Option<PathBuf>,
     pub body_limit: Option<usize>,
     pub log_json: Option<bool>,
+    pub otlp_endpoint: Option<String>,
     /// The LLM tier: provider, model, key variable, prices. Without it, decisions that need an
     /// LLM escalate to a human.
     pub llm: Option<waooaw_integrations::llm::LlmConfig>,
@@ -85,6 +89,7 @@ pub struct Settled {
     pub catalog: Option<PathBuf>,
     pub body_limit: usize,
     pub log_json: bool,
+    pub otlp_endpoint: Option<String>,
     pub llm: Option<waooaw_integrations::llm::LlmConfig>,
     pub embeddings: Option<waooaw_integrations::embeddings::EmbeddingsConfig>,
 }
@@ -102,6 +107,7 @@ impl ServeArgs {
             catalog: self.catalog.or(file.catalog),
             body_limit: self.body_limit.or(file.body_limit).unwrap_or(1024 * 1024),
             log_json: self.log_json.or(file.log_json).unwrap_or(false),
+            otlp_endpoint: self.otlp_endpoint.or(file.otlp_endpoint).filter(|e| !e.trim().is_empty()),
             llm: file.llm,
             embeddings: file.embeddings,
         })

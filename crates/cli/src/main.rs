@@ -8,6 +8,7 @@ mod decisions_cmd;
 mod demo;
 mod engine;
 mod serve;
+mod telemetry;
 
 use anyhow::Result;
 

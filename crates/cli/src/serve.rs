@@ -54,7 +54,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 /// `serve`, and with `demo` also seeds a demo tenant whose agents work on bundled fixtures.
 pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
     let cfg: Settled = args.settle()?;
-    init_logs(cfg.log_json);
+    let _traces = crate::telemetry::init(cfg.log_json, cfg.otlp_endpoint.as_deref())?;
     // Latencies as histograms (not per-process summaries) so dashboards and alerts can take
     // quantiles across processes: `histogram_quantile(0.99, sum by (le) (rate(..._bucket[5m])))`.
     const SECONDS: &[f64] = &[0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -158,9 +158,7 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 pub fn init_logs(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WAOOAW_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
+    let _ = crate::telemetry::init(json, None);
 }
 
 /// Hides a password in a URL before it reaches a log or an error.

@@ -364,3 +364,58 @@ async fn the_demo_delivers_for_every_agent_it_hires() {
     assert!(kinds.contains("pr_review"), "{kinds:?}");
     server.kill();
 }
+
+/// What a local OTLP/HTTP collector received: (content type, body) per request.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+async fn otlp_collector() -> (Received, String) {
+    use axum::routing::post;
+    let received: Received = Default::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                sink.lock().expect("collector").push((ct, body.to_vec()));
+                // An empty ExportTraceServiceResponse: zero protobuf bytes.
+                ([("content-type", "application/x-protobuf")], Vec::<u8>::new())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind collector");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("collector") });
+    (received, format!("http://{addr}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_of_an_event_reach_an_otlp_collector_under_its_correlation_id() {
+    let (received, endpoint) = otlp_collector().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Server::start(dir.path(), &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_BSP_SCHEDULE_DELAY", "100")]);
+    s.ready().await;
+    let (tenant, _) = setup(&s, 1).await;
+    let body = json!({"type": "file.modified", "source": "test", "tenant_id": tenant, "payload": {"path": "docs/setup.md"}});
+    let accepted = s.post("/v1/events", body).await;
+    let correlation: uuid::Uuid = accepted["correlation_id"].as_str().expect("correlation id").parse().expect("uuid");
+
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = false;
+    while Instant::now() < deadline && !seen {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let got = received.lock().expect("collector").clone();
+        // The trace id is the correlation id's 16 bytes; the wake span is in the same trace.
+        seen = got.iter().any(|(ct, b)| ct == "application/x-protobuf" && contains(b, correlation.as_bytes()) && contains(b, b"wake"));
+    }
+    s.kill();
+    let got = received.lock().expect("collector");
+    assert!(
+        seen,
+        "no OTLP export with the event's trace: {} request(s), content types {:?}",
+        got.len(),
+        got.iter().map(|g| &g.0).collect::<Vec<_>>()
+    );
+}

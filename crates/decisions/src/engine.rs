@@ -12,6 +12,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 use waooaw_domain::{
     Citation, Decider, Decision, DecisionRequest, Escalation, EscalationStatus, HumanAnswer, Instance, Method, Specialization, TenantId,
     Verdict,
@@ -140,22 +141,25 @@ impl Engine {
         {
             return m.to_decision();
         }
-        match self.cache.get(request.tenant_id, &key).await {
+        match self.cache.get(request.tenant_id, &key).instrument(tracing::info_span!("tier.cache")).await {
             Ok(Some(hit)) => return from_cache(hit),
             Ok(None) => {}
             Err(e) => fallback("cache", &e),
         }
         // Tier 3: semantic memory of past decisions and human answers.
         let text = request_text(request);
-        let recalled =
-            match self.memory.recall(request.tenant_id, Some(request.instance_id), Some(DECISION_KINDS), &text, self.config.recall_k).await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    fallback("memory", &e);
-                    Vec::new()
-                }
-            };
+        let recalled = match self
+            .memory
+            .recall(request.tenant_id, Some(request.instance_id), Some(DECISION_KINDS), &text, self.config.recall_k)
+            .instrument(tracing::info_span!("tier.memory"))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                fallback("memory", &e);
+                Vec::new()
+            }
+        };
         if let Some(best) = recalled.first()
             && best.score >= self.config.memory_threshold
             && best.memory.metadata.get("request_type").and_then(Value::as_str) == Some(request.request_type.as_str())
@@ -206,7 +210,8 @@ impl Engine {
     ) -> Result<Decision, Box<Decision>> {
         let (system, messages) = build_prompt(spec, instance, request, recalled);
         let escalate = |reason: String| Box::new(Decision::free(Verdict::Escalate, reason, 0.0, Method::Fallback));
-        let response = match llm.provider.complete(&llm.request(system, messages)).await {
+        let call = tracing::info_span!("tier.llm", provider = llm.provider.name(), model = %llm.model);
+        let response = match llm.provider.complete(&llm.request(system, messages)).instrument(call).await {
             Ok(r) => r,
             Err(e) => {
                 TierFallback { tenant_id: request.tenant_id, instance_id: request.instance_id, tier: "llm", error: &e.to_string() }.emit();
@@ -305,7 +310,14 @@ impl Engine {
 #[async_trait::async_trait]
 impl Decider for Engine {
     async fn make_decision(&self, spec: &Specialization, instance: &Instance, request: DecisionRequest) -> Decision {
-        self.decide(spec, instance, request).await
+        // A child of the wake's span: the trace shows which tier decided, at what cost.
+        let span = tracing::info_span!("decision", request_type = %request.request_type, method = tracing::field::Empty,
+            verdict = tracing::field::Empty, cost_usd = tracing::field::Empty);
+        let d = self.decide(spec, instance, request).instrument(span.clone()).await;
+        span.record("method", d.method.as_str());
+        span.record("verdict", d.verdict.as_str());
+        span.record("cost_usd", d.cost_usd);
+        d
     }
 
     async fn activity(&self, instance: &Instance, since: chrono::DateTime<Utc>) -> waooaw_domain::Activity {

@@ -53,6 +53,9 @@ async fn writer(mut rx: mpsc::Receiver<Pending>, store: DynStore, bus: DynBus) {
         match stored {
             Ok(()) => {
                 EventsAccepted { count: events.len(), store_duration: started.elapsed() }.emit();
+                for e in &events {
+                    crate::trace::event_accepted(e);
+                }
                 // Stored is acknowledged: a publish that fails here is recovered from the store
                 // by the recovery sweep, so its error is reported but not returned.
                 let publishes = events.into_iter().map(|event| {

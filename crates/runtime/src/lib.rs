@@ -18,6 +18,7 @@ pub mod observe;
 mod registry;
 mod runtime;
 mod schedule;
+pub mod trace;
 mod wake;
 mod warm;
 pub mod work;

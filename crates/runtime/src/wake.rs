@@ -60,6 +60,9 @@ const MAX_CONFLICT_ROUNDS: usize = 16;
 pub(crate) async fn wake(shared: &Shared, instance_id: InstanceId, event: &Event) -> WakeOutcome {
     let span = tracing::info_span!("wake", %instance_id, event_id = %event.id, tenant_id = %event.tenant_id,
         correlation_id = %event.correlation_id, event_type = %event.event_type);
+    if crate::trace::enabled() {
+        tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, crate::trace::wake_parent(event));
+    }
     async {
         for _ in 0..MAX_CONFLICT_ROUNDS {
             match wake_once(shared, instance_id, event).await {
