@@ -419,3 +419,80 @@ async fn traces_of_an_event_reach_an_otlp_collector_under_its_correlation_id() {
         got.iter().map(|g| &g.0).collect::<Vec<_>>()
     );
 }
+
+/// `# TYPE` of every metric family, and the label sets of every sample, from Prometheus text.
+fn parse_metrics(text: &str) -> (std::collections::HashMap<String, String>, Vec<(String, Vec<(String, String)>)>) {
+    let mut types = std::collections::HashMap::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split_whitespace();
+            if let (Some(name), Some(kind)) = (parts.next(), parts.next()) {
+                types.insert(name.to_owned(), kind.to_owned());
+            }
+            continue;
+        }
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let (head, _value) = line.rsplit_once(' ').expect("sample value");
+        let (name, labels) = match head.split_once('{') {
+            Some((n, l)) => (n, l.trim_end_matches('}')),
+            None => (head, ""),
+        };
+        let labels = labels
+            .split("\",")
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned())))
+            .collect();
+        samples.push((name.to_owned(), labels));
+    }
+    (types, samples)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_have_their_names_types_and_bounded_labels() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = Server::start(dir.path(), &[]);
+    s.ready().await;
+    let (tenant, ids) = setup(&s, 1).await;
+    publish(&s, &tenant, 3).await;
+    until_counts(&s, &tenant, &ids, 3).await;
+    let ask = json!({"tenant_id": tenant, "instance_id": ids[0], "request_type": "file.change",
+        "context": {"path": "vision/layer1/principles.md", "change": "modified"}});
+    s.post("/v1/decisions", ask).await;
+    let text = reqwest::get(format!("{}/metrics", s.base)).await.expect("scrape").text().await.expect("body");
+    s.kill();
+
+    let (types, samples) = parse_metrics(&text);
+    for (name, kind) in [
+        ("waooaw_events_accepted_total", "counter"),
+        ("waooaw_wakes_total", "counter"),
+        ("waooaw_wake_latency_seconds", "histogram"),
+        ("waooaw_wake_duration_seconds", "histogram"),
+        ("waooaw_decisions_total", "counter"),
+        ("waooaw_decision_duration_seconds", "histogram"),
+        ("waooaw_http_requests_total", "counter"),
+        ("waooaw_http_request_duration_seconds", "histogram"),
+        ("waooaw_wakes_in_flight", "gauge"),
+        ("waooaw_bus_pending_messages", "gauge"),
+    ] {
+        assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name} in:\n{text}");
+    }
+    let labels_of =
+        |name: &str| samples.iter().filter(|(n, _)| n == name).flat_map(|(_, l)| l.iter().map(|(k, _)| k.as_str())).collect::<Vec<_>>();
+    assert!(labels_of("waooaw_decisions_total").contains(&"method") && labels_of("waooaw_decisions_total").contains(&"verdict"), "{text}");
+    assert!(labels_of("waooaw_wakes_total").contains(&"specialization"), "{text}");
+    assert!(labels_of("waooaw_wake_latency_seconds_bucket").contains(&"le"), "{text}");
+    assert!(
+        samples.iter().any(|(n, l)| n == "waooaw_http_requests_total" && l.iter().any(|(k, v)| k == "route" && v == "/v1/events")),
+        "routes are labelled by their pattern: {text}"
+    );
+    for (name, labels) in &samples {
+        assert!(name.starts_with("waooaw_"), "{name}");
+        for (k, v) in labels {
+            assert!(!["event_id", "instance_id", "tenant_id", "correlation_id"].contains(&k.as_str()), "{name} has an id label {k}");
+            assert!(!v.contains(&tenant) && !ids.iter().any(|i| v.contains(i.as_str())), "{name} has an id value {v}");
+        }
+    }
+}
