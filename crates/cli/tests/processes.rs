@@ -420,8 +420,11 @@ async fn traces_of_an_event_reach_an_otlp_collector_under_its_correlation_id() {
     );
 }
 
+/// A sample's metric name and its labels.
+type Sample = (String, Vec<(String, String)>);
+
 /// `# TYPE` of every metric family, and the label sets of every sample, from Prometheus text.
-fn parse_metrics(text: &str) -> (std::collections::HashMap<String, String>, Vec<(String, Vec<(String, String)>)>) {
+fn parse_metrics(text: &str) -> (std::collections::HashMap<String, String>, Vec<Sample>) {
     let mut types = std::collections::HashMap::new();
     let mut samples = Vec::new();
     for line in text.lines() {
