@@ -1,6 +1,7 @@
 //! Domain types of WAOOAW: what a tenant, a specialization, an instance, an event, a work context
 //! and a delivery are. No I/O lives here; every other crate speaks in these types.
 
+pub mod budget;
 pub mod decision;
 pub mod deliverable;
 pub mod delivery;
@@ -15,6 +16,7 @@ pub mod rules;
 pub mod spec;
 pub mod tenant;
 
+pub use budget::{BudgetError, BudgetLimits};
 pub use decision::{Activity, Citation, Decider, Decision, DecisionRequest, Method, NoDecider, Recollection, Urgency, Verdict};
 pub use deliverable::{Deliverable, NewDeliverable};
 pub use delivery::{DeadLetter, DeliveryOutcome, DeliveryRecord, DeliveryStatus};

@@ -37,7 +37,12 @@ impl SpecType {
             Self::Specialist => (50_000, 30),
             Self::Advisory => (10_000, 10),
         };
-        Budget { tokens_per_day, requests_per_minute, usd_per_day: None, usd_per_month: None }
+        let concurrent_llm_calls = Some(match self {
+            Self::Guardian => 4,
+            Self::Specialist => 2,
+            Self::Advisory => 1,
+        });
+        Budget { tokens_per_day, requests_per_minute, usd_per_day: None, usd_per_month: None, concurrent_llm_calls }
     }
 }
 
@@ -50,6 +55,8 @@ pub struct Budget {
     pub usd_per_day: Option<f64>,
     #[serde(default)]
     pub usd_per_month: Option<f64>,
+    #[serde(default)]
+    pub concurrent_llm_calls: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,7 +186,7 @@ struct RawSpec {
     constraints: Vec<Constraint>,
     wake: Spanned<RawWake>,
     #[serde(default)]
-    budget: Option<Budget>,
+    budget: Option<Spanned<Budget>>,
     work: Spanned<String>,
     #[serde(default)]
     settings: Option<toml::Table>,
@@ -286,6 +293,9 @@ impl Specialization {
             None => serde_json::json!({}),
         };
         let rules = rules::compile(src, raw.rules)?;
+        if let Some(b) = &raw.budget {
+            crate::BudgetLimits::from(*b.get_ref()).validate().map_err(|e| at(b.span(), e.to_string()))?;
+        }
         let mut prompts = std::collections::BTreeMap::new();
         for (kind, text) in raw.prompts {
             let template = crate::PromptTemplate::parse(text.get_ref()).map_err(|e| at(text.span(), format!("prompts.{kind}: {e}")))?;
@@ -295,7 +305,7 @@ impl Specialization {
             prompts,
             id: raw.id.into_inner(),
             name: raw.name,
-            budget: raw.budget.unwrap_or_else(|| raw.spec_type.default_budget()),
+            budget: raw.budget.map(Spanned::into_inner).unwrap_or_else(|| raw.spec_type.default_budget()),
             spec_type: raw.spec_type,
             domain: raw.domain,
             version: raw.version.into_inner(),

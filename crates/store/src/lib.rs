@@ -6,6 +6,7 @@
 //!
 //! Invariant: every query for a customer-owned row takes the tenant id and filters by it.
 
+mod budget_store;
 #[macro_use]
 mod common;
 mod decision_store;
@@ -14,6 +15,7 @@ pub mod postgres;
 pub mod sqlite;
 mod wake_commit;
 
+pub use budget_store::{BudgetStore, LedgerLine, LedgerRow};
 pub use decision_store::DecisionStore;
 
 use async_trait::async_trait;
@@ -87,7 +89,7 @@ pub enum WakeResult {
 /// The store of the runtime; the decision engine's part is its supertrait [`DecisionStore`], so
 /// a [`DynStore`] serves both.
 #[async_trait]
-pub trait Store: DecisionStore + Send + Sync + 'static {
+pub trait Store: DecisionStore + BudgetStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
     /// Applies pending migrations; returns how many ran.

@@ -105,6 +105,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     Migration { version: 3, name: "decision engine", sql: SQLITE_DECISION_ENGINE },
     Migration { version: 4, name: "deliverables", sql: SQLITE_DELIVERABLES },
     Migration { version: 8, name: "work contexts appended, found by seq", sql: SQLITE_CONTEXT_SEQ },
+    Migration { version: 9, name: "budgets", sql: SQLITE_BUDGETS },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -198,6 +199,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     Migration { version: 3, name: "decision engine", sql: POSTGRES_DECISION_ENGINE },
     Migration { version: 4, name: "deliverables", sql: POSTGRES_DELIVERABLES },
     Migration { version: 8, name: "work contexts appended, found by seq", sql: POSTGRES_CONTEXT_SEQ },
+    Migration { version: 9, name: "budgets", sql: POSTGRES_BUDGETS },
 ];
 
 /// What agents produced, written with the wake that produced them (see `wake_commit.rs`).
@@ -262,6 +264,50 @@ const POSTGRES_CONTEXT_SEQ: &str = r#"
 ALTER TABLE work_contexts ADD COLUMN seq BIGSERIAL;
 ALTER TABLE instances ADD COLUMN context_seq BIGINT;
 UPDATE instances i SET context_seq = w.seq FROM work_contexts w WHERE w.instance_id = i.id AND w.version = i.context_version;
+"#;
+
+/// Budget overrides (`subject` is '' for the tenant, else an instance id) and the spend ledger:
+/// one row per tenant, scope (`tenant`, `instance:<id>`, `spec:<id>`) and period (a UTC day
+/// `2026-11-25` or month `2026-11`), amounts in tokens and micro-dollars (integers, so a
+/// limit compares exactly). Reservations are checked and taken by one conditional UPDATE.
+const SQLITE_BUDGETS: &str = r#"
+CREATE TABLE budget_overrides (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    subject     TEXT NOT NULL,
+    limits      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, subject)
+);
+CREATE TABLE budget_ledger (
+    tenant_id         TEXT NOT NULL,
+    scope             TEXT NOT NULL,
+    period            TEXT NOT NULL,
+    spent_tokens      INTEGER NOT NULL DEFAULT 0,
+    spent_microusd    INTEGER NOT NULL DEFAULT 0,
+    reserved_tokens   INTEGER NOT NULL DEFAULT 0,
+    reserved_microusd INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, scope, period)
+);
+"#;
+
+const POSTGRES_BUDGETS: &str = r#"
+CREATE TABLE budget_overrides (
+    tenant_id   UUID NOT NULL REFERENCES tenants(id),
+    subject     TEXT NOT NULL,
+    limits      JSONB NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant_id, subject)
+);
+CREATE TABLE budget_ledger (
+    tenant_id         UUID NOT NULL,
+    scope             TEXT NOT NULL,
+    period            TEXT NOT NULL,
+    spent_tokens      BIGINT NOT NULL DEFAULT 0,
+    spent_microusd    BIGINT NOT NULL DEFAULT 0,
+    reserved_tokens   BIGINT NOT NULL DEFAULT 0,
+    reserved_microusd BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, scope, period)
+);
 "#;
 
 const HOT_PATH_INDEXES: &str = r#"
@@ -557,6 +603,8 @@ mod tests {
             "decisions",
             "escalations",
             "deliverables",
+            "budget_overrides",
+            "budget_ledger",
         ];
         for list in [SQLITE, POSTGRES] {
             let tables = tables(list);

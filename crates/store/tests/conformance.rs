@@ -19,6 +19,9 @@ use waooaw_store::{DynStore, Store, StoreError, WakeCommit, WakeResult};
 #[path = "conformance/decisions.rs"]
 mod decisions;
 use decisions::*;
+#[path = "conformance/budgets.rs"]
+mod budgets;
+use budgets::*;
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -127,6 +130,9 @@ conformance!(
     decision_log_lists_newest_first_and_sums_by_tier,
     escalations_list_pending_oldest_first_and_answer_once,
     concurrent_answers_have_one_winner,
+    budget_overrides_are_per_tenant_and_instance,
+    budget_reservations_never_pass_a_limit,
+    concurrent_reservations_race_for_the_last_of_a_budget,
 );
 
 // ---------------------------------------------------------------------------------------------
