@@ -14,6 +14,7 @@ const MAX_WORDS: u32 = 1_500;
 /// (also when the answer is unusable, since the call was paid for).
 pub(crate) async fn write(
     llm: &LlmTier,
+    budgets: &crate::budget::Budgets,
     spec: &Specialization,
     instance: &Instance,
     request: &DraftRequest,
@@ -33,11 +34,28 @@ pub(crate) async fn write(
         temperature: 0.3,
         json_output: false,
     };
+    let grant = match budgets.reserve(spec, instance, crate::budget::estimate(llm, &chat), chrono::Utc::now()).await {
+        Ok(g) => g,
+        Err(refusal) => {
+            crate::observe::BudgetRefused {
+                tenant_id: request.tenant_id,
+                instance_id: request.instance_id,
+                specialization: &spec.id,
+                refusal: &refusal,
+            }
+            .emit();
+            return (Err(DraftError::Refused(refusal.to_string())), None);
+        }
+    };
     let response = match llm.provider.complete(&chat).await {
         Ok(r) => r,
-        Err(e) => return (Err(DraftError::Provider(format!("{} ({})", e, llm.provider.name()))), None),
+        Err(e) => {
+            budgets.settle(grant, 0, 0.0).await;
+            return (Err(DraftError::Provider(format!("{} ({})", e, llm.provider.name()))), None);
+        }
     };
     let cost = llm.prices.cost_usd(&response.model, response.tokens_in, response.tokens_out).unwrap_or(0.0);
+    budgets.settle(grant, response.tokens_in + response.tokens_out, cost).await;
     let text = response.text.trim().to_owned();
     let reason = if text.is_empty() { "the model answered with no text" } else { "drafted" };
     let mut logged = Decision::free(Verdict::Act, format!("{reason}: {}", request.kind), 1.0, Method::Llm);

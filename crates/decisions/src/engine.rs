@@ -7,7 +7,7 @@ use crate::canonical::{cache_key, request_text};
 use crate::decision_log::DecisionLog;
 use crate::llm_tier::{LlmTier, build_prompt, parse_answer};
 use crate::memory::{MemoryError, SemanticMemory};
-use crate::observe::{DecisionMade, EscalationRaised, TierFallback};
+use crate::observe::{BudgetRefused, DecisionMade, EscalationRaised, TierFallback};
 use chrono::Utc;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -59,6 +59,7 @@ pub struct Engine {
     memory: Arc<SemanticMemory>,
     llm: Option<LlmTier>,
     log: DecisionLog,
+    budgets: crate::budget::Budgets,
     config: EngineConfig,
 }
 
@@ -69,11 +70,16 @@ impl Engine {
     pub fn new(store: DynStore, memory: Arc<SemanticMemory>, llm: Option<LlmTier>, config: EngineConfig) -> Self {
         let cache = DecisionCache::new(store.clone(), config.cache_capacity, config.cache_ttl);
         let log = DecisionLog::start(store.clone());
-        Self { store, cache, memory, llm, log, config }
+        let budgets = crate::budget::Budgets::new(store.clone());
+        Self { store, cache, memory, llm, log, budgets, config }
     }
 
     pub fn memory(&self) -> &Arc<SemanticMemory> {
         &self.memory
+    }
+
+    pub fn budgets(&self) -> &crate::budget::Budgets {
+        &self.budgets
     }
 
     pub fn has_llm(&self) -> bool {
@@ -210,15 +216,31 @@ impl Engine {
     ) -> Result<Decision, Box<Decision>> {
         let (system, messages) = build_prompt(spec, instance, request, recalled);
         let escalate = |reason: String| Box::new(Decision::free(Verdict::Escalate, reason, 0.0, Method::Fallback));
+        let chat = llm.request(system, messages);
+        let grant = match self.budgets.reserve(spec, instance, crate::budget::estimate(llm, &chat), Utc::now()).await {
+            Ok(g) => g,
+            Err(refusal) => {
+                BudgetRefused {
+                    tenant_id: request.tenant_id,
+                    instance_id: request.instance_id,
+                    specialization: &spec.id,
+                    refusal: &refusal,
+                }
+                .emit();
+                return Err(escalate(format!("the LLM was not asked: {refusal}; a human decides")));
+            }
+        };
         let call = tracing::info_span!("tier.llm", provider = llm.provider.name(), model = %llm.model);
-        let response = match llm.provider.complete(&llm.request(system, messages)).instrument(call).await {
+        let response = match llm.provider.complete(&chat).instrument(call).await {
             Ok(r) => r,
             Err(e) => {
+                self.budgets.settle(grant, 0, 0.0).await;
                 TierFallback { tenant_id: request.tenant_id, instance_id: request.instance_id, tier: "llm", error: &e.to_string() }.emit();
                 return Err(escalate(format!("the LLM ({}) could not answer: {e}", llm.provider.name())));
             }
         };
         let cost = llm.prices.cost_usd(&response.model, response.tokens_in, response.tokens_out).unwrap_or(0.0);
+        self.budgets.settle(grant, response.tokens_in + response.tokens_out, cost).await;
         let with_usage = |mut d: Decision| {
             (d.cost_usd, d.tokens_in, d.tokens_out, d.model) =
                 (cost, response.tokens_in, response.tokens_out, Some(response.model.clone()));
@@ -348,7 +370,7 @@ impl Decider for Engine {
             return Err(waooaw_domain::DraftError::Refused("the draft request names another instance or tenant".into()));
         }
         let started = Instant::now();
-        let (draft, logged) = crate::drafting::write(llm, spec, instance, &request).await;
+        let (draft, logged) = crate::drafting::write(llm, &self.budgets, spec, instance, &request).await;
         if let Some(mut d) = logged {
             d.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             let as_request = DecisionRequest {

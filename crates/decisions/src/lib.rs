@@ -11,6 +11,7 @@
 //! recalls the memories (past decisions, human answers, playbook passages) most similar to a
 //! question. A past decision recalled at cosine similarity >= [`REUSE_SIMILARITY`] is reused.
 
+pub mod budget;
 pub mod cache;
 pub mod canonical;
 mod decision_log;

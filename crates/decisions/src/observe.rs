@@ -63,3 +63,20 @@ impl EscalationRaised<'_> {
         metrics::counter!("waooaw_escalations_total").increment(1);
     }
 }
+
+/// An LLM call was not made: a budget, rate limit, pace or slot limit refused it.
+pub struct BudgetRefused<'a> {
+    pub tenant_id: TenantId,
+    pub instance_id: InstanceId,
+    pub specialization: &'a str,
+    pub refusal: &'a crate::budget::Refusal,
+}
+
+impl BudgetRefused<'_> {
+    pub fn emit(self) {
+        tracing::warn!(tenant_id = %self.tenant_id, instance_id = %self.instance_id, specialization = self.specialization,
+            reason = self.refusal.reason(), refusal = %self.refusal, "LLM call refused by its budget");
+        metrics::counter!("waooaw_budget_refusals_total", "reason" => self.refusal.reason(), "specialization" => self.specialization.to_owned())
+            .increment(1);
+    }
+}

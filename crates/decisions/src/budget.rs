@@ -1,0 +1,225 @@
+//! Budgets on the LLM tier, enforced before every call by reserve-then-commit:
+//!
+//! 1. the call's upper bound (prompt estimate + `max_tokens`, priced at the model's price) is
+//!    reserved in the store's ledger against every applicable budget at once (the instance's
+//!    day and month, the tenant's day and month), or refused naming the first it would pass;
+//! 2. requests per minute (`governor`) and concurrent calls (a semaphore) per instance;
+//! 3. pacing: an instance spending above 120% of its pro-rata daily pace is throttled;
+//! 4. after the call the reservation is settled at what the provider says it used.
+//!
+//! Limits: the instance's override over the spec file's `[budget]` (defaults by type) for the
+//! instance; the tenant's override for the tenant as a whole. The ledger lives in the store, so
+//! processes sharing it share the budgets, and no interleaving of callers passes a limit.
+
+mod pacing;
+
+use chrono::{DateTime, Datelike, Utc};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use waooaw_domain::{BudgetLimits, Instance, InstanceId, Specialization, TenantId};
+use waooaw_store::{DynStore, LedgerLine};
+
+pub use pacing::over_pace;
+
+/// How long a call waits for a free concurrent-call slot before it is refused.
+const SLOT_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the {scope} budget of {limit} is spent")]
+    Spent { scope: String, limit: String },
+    #[error("the instance is over its limit of {0} LLM requests per minute")]
+    RateLimited(u32),
+    #[error("the instance is spending faster than its daily pace ({spent} of a {pace} pace at this hour): throttled")]
+    Pacing { spent: String, pace: String },
+    #[error("no LLM call slot was free within {secs}s (limit {slots} at once)", secs = .0.as_secs(), slots = .1)]
+    Busy(Duration, u32),
+    #[error("the budget could not be checked: {0}")]
+    Store(String),
+}
+
+impl Refusal {
+    /// Short label for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Spent { .. } => "spent",
+            Self::RateLimited(_) => "rate_limited",
+            Self::Pacing { .. } => "pacing",
+            Self::Busy(..) => "busy",
+            Self::Store(_) => "store",
+        }
+    }
+}
+
+/// A reservation, to be settled with what the call used.
+pub struct Grant {
+    tenant: TenantId,
+    lines: Vec<LedgerLine>,
+    reserved: (i64, i64),
+    _slot: OwnedSemaphorePermit,
+}
+
+/// The most a chat request can cost: its prompt (English runs about four characters a token;
+/// three keeps the bound above what tokenizers report for JSON and names) and every token it
+/// may answer with, at the model's price (no price: no dollar bound).
+pub fn estimate(llm: &crate::LlmTier, chat: &waooaw_integrations::llm::ChatRequest) -> Estimate {
+    let chars = chat.system.len() + chat.messages.iter().map(|m| m.content.len()).sum::<usize>();
+    let prompt = (chars as u64).div_ceil(3) + 8 * chat.messages.len() as u64;
+    let answer = u64::from(chat.max_tokens);
+    Estimate { tokens: prompt + answer, usd: llm.prices.cost_usd(&chat.model, prompt, answer).unwrap_or(0.0) }
+}
+
+/// What a call is expected to cost at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Estimate {
+    pub tokens: u64,
+    pub usd: f64,
+}
+
+pub struct Budgets {
+    store: DynStore,
+    limiters: Mutex<HashMap<InstanceId, (u32, Arc<DefaultDirectRateLimiter>)>>,
+    slots: Mutex<HashMap<InstanceId, (u32, Arc<Semaphore>)>>,
+}
+
+fn micro(usd: f64) -> i64 {
+    (usd * 1e6).round().clamp(0.0, i64::MAX as f64) as i64
+}
+
+fn as_limit_tokens(v: Option<u64>) -> Option<i64> {
+    v.map(|t| i64::try_from(t).unwrap_or(i64::MAX))
+}
+
+pub fn day(now: DateTime<Utc>) -> String {
+    now.format("%Y-%m-%d").to_string()
+}
+
+pub fn month(now: DateTime<Utc>) -> String {
+    format!("{:04}-{:02}", now.year(), now.month())
+}
+
+impl Budgets {
+    pub fn new(store: DynStore) -> Self {
+        Self { store, limiters: Mutex::new(HashMap::new()), slots: Mutex::new(HashMap::new()) }
+    }
+
+    /// The instance's limits and the tenant's: (instance, tenant).
+    pub async fn limits(&self, spec: &Specialization, instance: &Instance) -> Result<(BudgetLimits, BudgetLimits), Refusal> {
+        let overrides = self.store.budget_overrides(instance.tenant_id).await.map_err(|e| Refusal::Store(e.to_string()))?;
+        let tenant = overrides.iter().find(|(i, _)| i.is_none()).map(|(_, l)| *l).unwrap_or_default();
+        let own = overrides.iter().find(|(i, _)| *i == Some(instance.id)).map(|(_, l)| *l).unwrap_or_default();
+        Ok((own.over(BudgetLimits::from(spec.budget)), tenant))
+    }
+
+    /// The ledger lines a call of `instance` counts against, with their limits.
+    pub fn lines(instance: &Instance, own: &BudgetLimits, tenant: &BudgetLimits, now: DateTime<Utc>) -> Vec<LedgerLine> {
+        let (d, m) = (day(now), month(now));
+        let scope = format!("instance:{}", instance.id);
+        vec![
+            LedgerLine {
+                scope: scope.clone(),
+                period: d.clone(),
+                max_tokens: as_limit_tokens(own.tokens_per_day),
+                max_microusd: own.usd_per_day.map(micro),
+            },
+            LedgerLine { scope, period: m.clone(), max_tokens: None, max_microusd: own.usd_per_month.map(micro) },
+            LedgerLine {
+                scope: "tenant".into(),
+                period: d,
+                max_tokens: as_limit_tokens(tenant.tokens_per_day),
+                max_microusd: tenant.usd_per_day.map(micro),
+            },
+            LedgerLine { scope: "tenant".into(), period: m, max_tokens: None, max_microusd: tenant.usd_per_month.map(micro) },
+        ]
+    }
+
+    /// Reserves `estimate` for one LLM call of `instance`, or says which limit refuses it.
+    pub async fn reserve(
+        &self,
+        spec: &Specialization,
+        instance: &Instance,
+        estimate: Estimate,
+        now: DateTime<Utc>,
+    ) -> Result<Grant, Refusal> {
+        let (own, tenant) = self.limits(spec, instance).await?;
+        if let Some(rpm) = own.requests_per_minute
+            && self.limiter(instance.id, rpm).check().is_err()
+        {
+            return Err(Refusal::RateLimited(rpm));
+        }
+        let lines = Self::lines(instance, &own, &tenant, now);
+        let today = self
+            .store
+            .budget_ledger(instance.tenant_id, &[(lines[0].scope.clone(), lines[0].period.clone())])
+            .await
+            .map_err(|e| Refusal::Store(e.to_string()))?;
+        if let Some(row) = today.first()
+            && let Some(r) = over_pace(&own, row.spent_tokens, row.spent_microusd, now)
+        {
+            return Err(r);
+        }
+        let slots = own.concurrent_llm_calls.unwrap_or(1);
+        let slot = tokio::time::timeout(SLOT_WAIT, self.semaphore(instance.id, slots).acquire_owned())
+            .await
+            .map_err(|_| Refusal::Busy(SLOT_WAIT, slots))?
+            .map_err(|_| Refusal::Busy(SLOT_WAIT, slots))?;
+        let reserved = (i64::try_from(estimate.tokens).unwrap_or(i64::MAX), micro(estimate.usd));
+        match self.store.reserve_budget(instance.tenant_id, &lines, reserved.0, reserved.1).await {
+            Ok(Ok(())) => Ok(Grant { tenant: instance.tenant_id, lines, reserved, _slot: slot }),
+            Ok(Err(i)) => Err(spent(&lines[i])),
+            Err(e) => Err(Refusal::Store(e.to_string())),
+        }
+    }
+
+    /// Replaces the reservation by what the call used (zeros when it failed before any answer).
+    pub async fn settle(&self, grant: Grant, tokens: u64, usd: f64) {
+        let spent = (i64::try_from(tokens).unwrap_or(i64::MAX), micro(usd));
+        if let Err(e) = self.store.settle_budget(grant.tenant, &grant.lines, grant.reserved, spent).await {
+            // The reservation stays counted: the budget errs on the side of spending less.
+            tracing::warn!(tenant_id = %grant.tenant, error = %e, "could not settle an LLM budget reservation");
+        }
+    }
+
+    fn limiter(&self, instance: InstanceId, rpm: u32) -> Arc<DefaultDirectRateLimiter> {
+        let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&instance) {
+            Some((r, l)) if *r == rpm => l.clone(),
+            _ => {
+                let quota = Quota::per_minute(NonZeroU32::new(rpm.max(1)).unwrap_or(NonZeroU32::MIN));
+                let l = Arc::new(RateLimiter::direct(quota));
+                map.insert(instance, (rpm, l.clone()));
+                l
+            }
+        }
+    }
+
+    fn semaphore(&self, instance: InstanceId, slots: u32) -> Arc<Semaphore> {
+        let mut map = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&instance) {
+            Some((n, s)) if *n == slots => s.clone(),
+            _ => {
+                let s = Arc::new(Semaphore::new(slots.max(1) as usize));
+                map.insert(instance, (slots, s.clone()));
+                s
+            }
+        }
+    }
+}
+
+/// The refusal naming the line that would be passed and its limits.
+fn spent(line: &LedgerLine) -> Refusal {
+    let who = if line.scope == "tenant" { "tenant" } else { "instance" };
+    let (per, every) = if line.period.len() == 10 { ("day", "daily") } else { ("month", "monthly") };
+    let mut limits = Vec::new();
+    if let Some(t) = line.max_tokens {
+        limits.push(format!("{t} tokens/{per}"));
+    }
+    if let Some(u) = line.max_microusd {
+        limits.push(format!("${:.2}/{per}", u as f64 / 1e6));
+    }
+    Refusal::Spent { scope: format!("{who} {every}"), limit: limits.join(" and ") }
+}
