@@ -22,17 +22,26 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::new(Code::MalformedJson, "the request body is empty; expected a JSON object"));
     }
     let text = std::str::from_utf8(body).map_err(|e| ApiError::new(Code::MalformedJson, format!("the body is not UTF-8: {e}")))?;
-    serde_json::from_str(text).map_err(|e| {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Data => {
-                let msg = e.to_string();
-                let code = if msg.contains("event type") { Code::InvalidEventType } else { Code::InvalidRequest };
-                ApiError::new(code, msg)
-            }
-            _ => ApiError::new(Code::MalformedJson, format!("malformed JSON: {e}")),
+    // The path of the field at fault (`limits.tokens_per_day`) goes into the message.
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        json_error(&path, err.into_inner())
+    })?;
+    de.end().map_err(|e| json_error("", e))?;
+    Ok(value)
+}
+
+fn json_error(path: &str, e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => {
+            let msg = if path.is_empty() || path == "." { e.to_string() } else { format!("`{path}`: {e}") };
+            let code = if msg.contains("event type") { Code::InvalidEventType } else { Code::InvalidRequest };
+            ApiError::new(code, msg)
         }
-    })
+        _ => ApiError::new(Code::MalformedJson, format!("malformed JSON: {e}")),
+    }
 }
 
 pub fn parse_id<T: FromStr>(raw: &str) -> Result<T, ApiError>

@@ -2,6 +2,7 @@
 //! Entry point: [`router`]. Every error answers through the code table in [`error`].
 
 mod api;
+mod budgets_api;
 mod decisions_api;
 pub mod error;
 mod extract;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/decisions", get(decisions_api::list_decisions).post(decisions_api::decide))
         .route("/decisions/summary", get(decisions_api::decision_summary))
         .route("/costs", get(decisions_api::costs))
+        .route("/budgets", get(budgets_api::get_budgets).put(budgets_api::set_budget))
         .route("/escalations", get(decisions_api::list_escalations))
         .route("/escalations/{id}/answer", post(decisions_api::answer_escalation))
         .route("/memories", post(decisions_api::create_memory))
