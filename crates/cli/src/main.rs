@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_decide;
+mod budgets_cmd;
 mod client;
 mod config;
 mod decisions_cmd;
@@ -33,6 +34,9 @@ enum Command {
     Demo(config::ServeArgs),
     /// Spend (decisions, LLM calls, tokens, USD) of a running server, grouped.
     Costs(decisions_cmd::CostsCmd),
+    /// LLM budgets of a running server: show them, set a tenant's or an instance's.
+    #[command(subcommand)]
+    Budgets(budgets_cmd::BudgetsCmd),
     /// Apply pending store migrations and exit.
     Migrate(config::StoreArgs),
     /// Events: publish one to a running server.
@@ -83,6 +87,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::serve(args).await,
         Command::Demo(args) => serve::serve_with(args, true).await,
         Command::Costs(c) => c.run().await,
+        Command::Budgets(c) => c.run().await,
         Command::Migrate(args) => serve::migrate(args).await,
         Command::Events(c) => c.run().await,
         Command::Tenants(c) => c.run().await,

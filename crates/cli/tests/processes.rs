@@ -257,6 +257,17 @@ async fn the_cli_drives_a_running_server() {
     assert!(!ok && err.contains("invalid_event_type"), "{err}");
     let (ok, _, err) = run(["instances", "pause", "--tenant", &tenant, "not-a-uuid"].map(String::from).to_vec());
     assert!(!ok && err.contains("invalid_id"), "{err}");
+    // Budgets: set an instance's, show it as a table and as JSON; a negative one is refused.
+    let (ok, out, err) = run(["budgets", "set", "--tenant", &tenant, "--instance", &instance, "--tokens-per-day", "25000", "--json"]
+        .map(String::from)
+        .to_vec());
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out)["instances"][0]["limits"]["tokens_per_day"], 25_000);
+    let (ok, out, err) = run(["budgets", "show", "--tenant", &tenant].map(String::from).to_vec());
+    assert!(ok, "{err}");
+    assert!(out.contains(&instance) && out.contains("25000"), "{out}");
+    let (ok, _, err) = run(["budgets", "set", "--tenant", &tenant, "--usd-per-day=-4"].map(String::from).to_vec());
+    assert!(!ok && err.contains("usd_per_day"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
