@@ -11,16 +11,17 @@
 //! instance; the tenant's override for the tenant as a whole. The ledger lives in the store, so
 //! processes sharing it share the budgets, and no interleaving of callers passes a limit.
 
+mod fair;
 mod pacing;
 
 use chrono::{DateTime, Datelike, Utc};
+pub use fair::{FairSlots, Slot};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use waooaw_domain::{BudgetLimits, Instance, InstanceId, Specialization, TenantId};
+use waooaw_domain::{BudgetLimits, Instance, InstanceId, Specialization, TenantId, Urgency};
 use waooaw_store::{DynStore, LedgerLine};
 
 pub use pacing::over_pace;
@@ -60,7 +61,7 @@ pub struct Grant {
     tenant: TenantId,
     lines: Vec<LedgerLine>,
     reserved: (i64, i64),
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 /// The most a chat request can cost: its prompt (English runs about four characters a token;
@@ -83,7 +84,7 @@ pub struct Estimate {
 pub struct Budgets {
     store: DynStore,
     limiters: Mutex<HashMap<InstanceId, (u32, Arc<DefaultDirectRateLimiter>)>>,
-    slots: Mutex<HashMap<InstanceId, (u32, Arc<Semaphore>)>>,
+    slots: Mutex<HashMap<InstanceId, FairSlots>>,
 }
 
 fn micro(usd: f64) -> i64 {
@@ -138,10 +139,12 @@ impl Budgets {
     }
 
     /// Reserves `estimate` for one LLM call of `instance`, or says which limit refuses it.
+    /// Waiting for a call slot, urgent calls go first (see [`FairSlots`]).
     pub async fn reserve(
         &self,
         spec: &Specialization,
         instance: &Instance,
+        urgency: Urgency,
         estimate: Estimate,
         now: DateTime<Utc>,
     ) -> Result<Grant, Refusal> {
@@ -163,9 +166,8 @@ impl Budgets {
             return Err(r);
         }
         let slots = own.concurrent_llm_calls.unwrap_or(1);
-        let slot = tokio::time::timeout(SLOT_WAIT, self.semaphore(instance.id, slots).acquire_owned())
+        let slot = tokio::time::timeout(SLOT_WAIT, self.slots(instance.id, slots).acquire(urgency))
             .await
-            .map_err(|_| Refusal::Busy(SLOT_WAIT, slots))?
             .map_err(|_| Refusal::Busy(SLOT_WAIT, slots))?;
         let reserved = (i64::try_from(estimate.tokens).unwrap_or(i64::MAX), micro(estimate.usd));
         match self.store.reserve_budget(instance.tenant_id, &lines, reserved.0, reserved.1).await {
@@ -197,13 +199,13 @@ impl Budgets {
         }
     }
 
-    fn semaphore(&self, instance: InstanceId, slots: u32) -> Arc<Semaphore> {
+    fn slots(&self, instance: InstanceId, size: u32) -> FairSlots {
         let mut map = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         match map.get(&instance) {
-            Some((n, s)) if *n == slots => s.clone(),
+            Some(s) if s.size() == size.max(1) as usize => s.clone(),
             _ => {
-                let s = Arc::new(Semaphore::new(slots.max(1) as usize));
-                map.insert(instance, (slots, s.clone()));
+                let s = FairSlots::new(size as usize);
+                map.insert(instance, s.clone());
                 s
             }
         }

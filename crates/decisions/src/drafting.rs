@@ -34,7 +34,10 @@ pub(crate) async fn write(
         temperature: 0.3,
         json_output: false,
     };
-    let grant = match budgets.reserve(spec, instance, crate::budget::estimate(llm, &chat), chrono::Utc::now()).await {
+    let grant = match budgets
+        .reserve(spec, instance, waooaw_domain::Urgency::Normal, crate::budget::estimate(llm, &chat), chrono::Utc::now())
+        .await
+    {
         Ok(g) => g,
         Err(refusal) => {
             crate::observe::BudgetRefused {

@@ -217,7 +217,7 @@ impl Engine {
         let (system, messages) = build_prompt(spec, instance, request, recalled);
         let escalate = |reason: String| Box::new(Decision::free(Verdict::Escalate, reason, 0.0, Method::Fallback));
         let chat = llm.request(system, messages);
-        let grant = match self.budgets.reserve(spec, instance, crate::budget::estimate(llm, &chat), Utc::now()).await {
+        let grant = match self.budgets.reserve(spec, instance, request.urgency, crate::budget::estimate(llm, &chat), Utc::now()).await {
             Ok(g) => g,
             Err(refusal) => {
                 BudgetRefused {
