@@ -175,10 +175,25 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
         measure(&engine, &spec, &instance, near, Method::Cache, &mut cache).await;
     }
     engine.flush_log().await;
+    // What budgets add before and after an LLM call (the cheap tiers never reach them): a
+    // reservation on the ledger and its settlement, through the same store.
+    let mut budget = Tier::new()?;
+    let roomy = waooaw_domain::BudgetLimits { requests_per_minute: Some(100_000), ..Default::default() };
+    store.set_budget_override(tenant.id, Some(instance.id), &roomy, chrono::Utc::now()).await?;
+    let estimate = waooaw_decisions::budget::Estimate { tokens: 1_400, usd: 0.0006 };
+    for _ in 0..samples {
+        let t = Instant::now();
+        match engine.budgets().reserve(&spec, &instance, Urgency::Normal, estimate, chrono::Utc::now()).await {
+            Ok(grant) => engine.budgets().settle(grant, 0, 0.0).await,
+            Err(_) => budget.wrong_method += 1,
+        }
+        let _ = budget.hist.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX).max(1));
+    }
     let report = json!({
         "bench": "decide", "memories": memories, "samples": samples, "cores_used": 1, "store": store.kind(),
         "embedding": embedder.id(),
         "tiers": {"cache": cache.report(), "rules": rules.report(), "memory": mem.report()},
+        "llm_overhead": {"budget_reserve_and_settle": budget.report()},
     });
     if as_json {
         println!("{report}");
@@ -188,6 +203,11 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
             let t = &report["tiers"][tier];
             println!("{tier:<8} {:>8} {:>8} {:>8} {:>10} {:>8}", t["p50_us"], t["p99_us"], t["max_us"], t["per_sec"], t["other_method"]);
         }
+        let b = &report["llm_overhead"]["budget_reserve_and_settle"];
+        println!(
+            "{:<8} {:>8} {:>8} {:>8} {:>10} {:>8}  (before and after each LLM call only)",
+            "budget", b["p50_us"], b["p99_us"], b["max_us"], b["per_sec"], b["other_method"]
+        );
     }
     Ok(())
 }
