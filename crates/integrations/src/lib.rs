@@ -4,7 +4,9 @@
 //! whether a retry can help.
 
 pub mod embeddings;
+pub mod github;
 pub mod llm;
+pub mod secrets;
 mod tls;
 
 pub use tls::install_crypto_provider;
