@@ -118,6 +118,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
             read_version: instance.context_version,
             new_state: None,
             deliverables: Vec::new(),
+            outbox: Vec::new(),
             outcome: DeliveryOutcome { status: DeliveryStatus::Deferred, attempts: 0, outcome: "instance paused".into() },
             now: Utc::now(),
         };
@@ -234,6 +235,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
                 created_at: commit_time,
             })
             .collect(),
+        outbox: output.outbox,
         outcome: DeliveryOutcome { status: DeliveryStatus::Done, attempts: attempt, outcome: output.summary.clone() },
         now: commit_time,
     };

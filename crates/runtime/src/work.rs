@@ -27,15 +27,22 @@ pub struct WorkOutput {
     pub summary: String,
     /// What the wake produced for the customer; saved with the wake, so exactly once.
     pub deliverables: Vec<waooaw_domain::NewDeliverable>,
+    /// Side effects outside WAOOAW, saved with the wake and sent by the outbox dispatcher.
+    pub outbox: Vec<waooaw_domain::OutboxItem>,
 }
 
 impl WorkOutput {
     pub fn new(state: serde_json::Value, summary: impl Into<String>) -> Self {
-        Self { state, summary: summary.into(), deliverables: Vec::new() }
+        Self { state, summary: summary.into(), deliverables: Vec::new(), outbox: Vec::new() }
     }
 
     pub fn with_deliverable(mut self, d: waooaw_domain::NewDeliverable) -> Self {
         self.deliverables.push(d);
+        self
+    }
+
+    pub fn with_outbox(mut self, items: impl IntoIterator<Item = waooaw_domain::OutboxItem>) -> Self {
+        self.outbox.extend(items);
         self
     }
 }

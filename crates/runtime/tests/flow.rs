@@ -274,6 +274,7 @@ async fn changes_made_by_another_process_beat_the_warm_cache(env: Env) {
         read_version: 1,
         new_state: Some(json!({"seen": ["file.modified docs/one.md", "file.modified docs/elsewhere.md"]})),
         deliverables: Vec::new(),
+        outbox: Vec::new(),
         outcome: waooaw_domain::DeliveryOutcome { status: DeliveryStatus::Done, attempts: 1, outcome: "elsewhere".into() },
         now: chrono::Utc::now(),
     };

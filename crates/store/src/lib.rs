@@ -11,12 +11,14 @@ mod budget_store;
 mod common;
 mod decision_store;
 mod migrations;
+mod outbox_store;
 pub mod postgres;
 pub mod sqlite;
 mod wake_commit;
 
 pub use budget_store::{BudgetStore, LedgerLine, LedgerRow};
 pub use decision_store::DecisionStore;
+pub use outbox_store::{GithubConnection, OutputStore};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -72,6 +74,8 @@ pub struct WakeCommit {
     pub new_state: Option<serde_json::Value>,
     /// What the wake produced; saved only if the commit is applied (so exactly once).
     pub deliverables: Vec<waooaw_domain::Deliverable>,
+    /// External side effects to send; stored with the commit, a key already there is kept.
+    pub outbox: Vec<waooaw_domain::OutboxItem>,
     pub outcome: DeliveryOutcome,
     pub now: DateTime<Utc>,
 }
@@ -89,7 +93,7 @@ pub enum WakeResult {
 /// The store of the runtime; the decision engine's part is its supertrait [`DecisionStore`], so
 /// a [`DynStore`] serves both.
 #[async_trait]
-pub trait Store: DecisionStore + BudgetStore + Send + Sync + 'static {
+pub trait Store: DecisionStore + BudgetStore + OutputStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
     /// Applies pending migrations; returns how many ran.

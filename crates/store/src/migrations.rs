@@ -106,6 +106,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     Migration { version: 4, name: "deliverables", sql: SQLITE_DELIVERABLES },
     Migration { version: 8, name: "work contexts appended, found by seq", sql: SQLITE_CONTEXT_SEQ },
     Migration { version: 9, name: "budgets", sql: SQLITE_BUDGETS },
+    Migration { version: 10, name: "external outputs", sql: SQLITE_OUTPUTS },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -200,6 +201,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     Migration { version: 4, name: "deliverables", sql: POSTGRES_DELIVERABLES },
     Migration { version: 8, name: "work contexts appended, found by seq", sql: POSTGRES_CONTEXT_SEQ },
     Migration { version: 9, name: "budgets", sql: POSTGRES_BUDGETS },
+    Migration { version: 10, name: "external outputs", sql: POSTGRES_OUTPUTS },
 ];
 
 /// What agents produced, written with the wake that produced them (see `wake_commit.rs`).
@@ -308,6 +310,54 @@ CREATE TABLE budget_ledger (
     reserved_microusd BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, scope, period)
 );
+"#;
+
+/// GitHub connections (the token sealed by the caller; the store never sees it in clear) and the
+/// outbox of external side effects, one row per tenant and idempotency key.
+const SQLITE_OUTPUTS: &str = r#"
+CREATE TABLE github_connections (
+    tenant_id    TEXT PRIMARY KEY NOT NULL REFERENCES tenants(id),
+    repository   TEXT NOT NULL,
+    token_sealed TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+CREATE TABLE outbox (
+    tenant_id       TEXT NOT NULL,
+    key             TEXT NOT NULL,
+    instance_id     TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    url             TEXT,
+    next_attempt_at TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
+"#;
+
+const POSTGRES_OUTPUTS: &str = r#"
+CREATE TABLE github_connections (
+    tenant_id    UUID PRIMARY KEY REFERENCES tenants(id),
+    repository   TEXT NOT NULL,
+    token_sealed TEXT NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE outbox (
+    tenant_id       UUID NOT NULL,
+    key             TEXT NOT NULL,
+    instance_id     UUID NOT NULL,
+    action          JSONB NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    url             TEXT,
+    next_attempt_at TIMESTAMPTZ NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
 "#;
 
 const HOT_PATH_INDEXES: &str = r#"
@@ -605,6 +655,8 @@ mod tests {
             "deliverables",
             "budget_overrides",
             "budget_ledger",
+            "github_connections",
+            "outbox",
         ];
         for list in [SQLITE, POSTGRES] {
             let tables = tables(list);

@@ -230,6 +230,8 @@ macro_rules! commit_wakes_impl {
                     q = q.bind(enc_id(c.instance_id.0)).bind(*version).bind(enc_ts(c.now)).bind(seq);
                 }
                 q.execute(&mut *tx).await?;
+                let sent: Vec<_> = woke.iter().flat_map(|(c, _, _)| c.outbox.iter().map(move |o| (*c, o))).collect();
+                crate::outbox_store::insert_outbox!(tx, sent);
                 let made: Vec<&waooaw_domain::Deliverable> = woke.iter().flat_map(|(c, _, _)| c.deliverables.iter()).collect();
                 for part in made.chunks(crate::wake_commit::WAKE_CHUNK) {
                     let sql = format!(
@@ -278,6 +280,7 @@ mod tests {
             read_version: read,
             new_state: ran.then(|| serde_json::json!({})),
             deliverables: Vec::new(),
+            outbox: Vec::new(),
             outcome: DeliveryOutcome { status, attempts: 1, outcome: String::new() },
             now: chrono::Utc::now(),
         }

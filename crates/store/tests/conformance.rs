@@ -125,6 +125,8 @@ conformance!(
     bulk_ingest_in_batches,
     prune_contexts_keeps_the_newest,
     deliverables_are_saved_once_with_their_wake,
+    outbox_items_are_saved_with_their_wake_once_per_key,
+    github_connections_are_per_tenant,
     decision_cache_expires_purges_by_version_and_stays_in_its_tenant,
     memories_keep_seq_order_exact_vectors_and_tenant_scope,
     decision_log_lists_newest_first_and_sums_by_tier,
@@ -219,6 +221,7 @@ fn wake(i: &Instance, e: &Event, read_version: i64, state: Option<serde_json::Va
         read_version,
         new_state: state,
         deliverables: Vec::new(),
+        outbox: Vec::new(),
         outcome,
         now: now(),
     }
@@ -685,4 +688,78 @@ async fn deliverables_are_saved_once_with_their_wake(store: DynStore) {
     assert_eq!(got, first.deliverables[0]);
     assert_eq!(store.get_deliverable(TenantId::new(), got.id).await.unwrap(), None, "wrong tenant");
     assert!(store.list_deliverables(TenantId::new(), vera.id, 10).await.unwrap().is_empty());
+}
+
+async fn outbox_items_are_saved_with_their_wake_once_per_key(store: DynStore) {
+    use waooaw_domain::{ExternalAction, OutboxItem, OutboxStatus};
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    set_status(&store, &vera, InstanceStatus::Trial, InstanceStatus::Active).await;
+    let issue = |key: &str, path: &str| OutboxItem {
+        key: key.into(),
+        action: ExternalAction::GithubIssue {
+            title: format!("Vision policy: banned term in {path}"),
+            body: format!("`{path}` says \"guaranteed\".\n\n<!-- waooaw:key={key} -->"),
+            labels: vec!["waooaw".into(), "vision".into()],
+        },
+    };
+    let (e1, e2) = (
+        event(acme.id, "pull_request.opened", "docs/pricing.md", now()),
+        event(acme.id, "pull_request.synchronize", "docs/pricing.md", now()),
+    );
+    store.insert_events(&[e1.clone(), e2.clone()]).await.unwrap();
+    let mut stale = wake(&vera, &e1, 5, Some(json!({})), done("reviewed"));
+    stale.outbox = vec![issue("vision:lost", "docs/x.md")];
+    assert_eq!(store.commit_wake(&stale).await.unwrap(), WakeResult::Conflict);
+    let mut first = wake(&vera, &e1, 0, Some(json!({})), done("reviewed"));
+    first.outbox = vec![
+        issue("vision:9f2c", "docs/pricing.md"),
+        OutboxItem { key: "pr:42:abc".into(), action: ExternalAction::GithubComment { number: 42, body: "Changes requested.".into() } },
+    ];
+    assert_eq!(store.commit_wake(&first).await.unwrap(), WakeResult::Committed(1));
+    // The same violation found again by the next wake is not queued twice.
+    let mut second = wake(&vera, &e2, 1, Some(json!({})), done("reviewed again"));
+    second.outbox = vec![issue("vision:9f2c", "docs/pricing.md"), issue("vision:77ab", "docs/faq.md")];
+    assert_eq!(store.commit_wake(&second).await.unwrap(), WakeResult::Committed(2));
+
+    let listed = store.list_outbox(acme.id, 10).await.unwrap();
+    let mut keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["pr:42:abc", "vision:77ab", "vision:9f2c"]);
+    assert!(listed.iter().all(|o| o.status == OutboxStatus::Pending && o.attempts == 0 && o.instance_id == vera.id));
+    let due = store.due_outbox(now() + Duration::seconds(1), 10).await.unwrap();
+    assert_eq!(due.len(), 3);
+    let url = "https://github.com/acme-health/vision-docs/issues/7";
+    store.update_outbox(acme.id, "vision:9f2c", OutboxStatus::Done, 1, None, Some(url), now()).await.unwrap();
+    store
+        .update_outbox(
+            acme.id,
+            "pr:42:abc",
+            OutboxStatus::Pending,
+            1,
+            Some("GitHub could not be reached"),
+            None,
+            now() + Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+    let due = store.due_outbox(now() + Duration::seconds(1), 10).await.unwrap();
+    assert_eq!(due.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["vision:77ab"], "done and backed-off rows are not due");
+    let done_row = store.list_outbox(acme.id, 10).await.unwrap().into_iter().find(|o| o.key == "vision:9f2c").unwrap();
+    assert_eq!((done_row.status, done_row.url.as_deref()), (OutboxStatus::Done, Some(url)));
+    assert!(store.list_outbox(TenantId::new(), 10).await.unwrap().is_empty(), "another tenant sees none");
+}
+
+async fn github_connections_are_per_tenant(store: DynStore) {
+    let (acme, _) = setup(&store, "Acme Health").await;
+    let (globex, _) = setup(&store, "Globex").await;
+    assert!(store.get_github_connection(acme.id).await.unwrap().is_none());
+    store.set_github_connection(acme.id, "acme-health/vision-docs", "v1:00aa", now()).await.unwrap();
+    store.set_github_connection(acme.id, "acme-health/handbook", "v1:00bb", now()).await.unwrap();
+    let c = store.get_github_connection(acme.id).await.unwrap().unwrap();
+    assert_eq!((c.repository.as_str(), c.token_sealed.as_str()), ("acme-health/handbook", "v1:00bb"));
+    assert!(!format!("{c:?}").contains("00bb"), "Debug hides the sealed token");
+    assert!(store.get_github_connection(globex.id).await.unwrap().is_none());
+    assert!(!store.delete_github_connection(globex.id).await.unwrap());
+    assert!(store.delete_github_connection(acme.id).await.unwrap());
+    assert!(store.get_github_connection(acme.id).await.unwrap().is_none());
 }
