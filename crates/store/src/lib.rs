@@ -18,7 +18,7 @@ mod wake_commit;
 
 pub use budget_store::{BudgetStore, LedgerLine, LedgerRow};
 pub use decision_store::DecisionStore;
-pub use outbox_store::{GithubConnection, OutputStore};
+pub use outbox_store::{GithubConnection, OutboxAttempt, OutputStore};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -21,6 +21,16 @@ impl std::fmt::Debug for GithubConnection {
     }
 }
 
+/// The outcome of one attempt at an outbox row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxAttempt {
+    pub status: OutboxStatus,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub url: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait OutputStore: Send + Sync {
     async fn set_github_connection(&self, tenant: TenantId, repository: &str, token_sealed: &str, now: DateTime<Utc>) -> StoreResult<()>;
@@ -30,16 +40,7 @@ pub trait OutputStore: Send + Sync {
     /// Pending rows due at `now`, every tenant's, oldest first (the dispatcher's view).
     async fn due_outbox(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxRecord>>;
     /// Records an attempt's outcome.
-    async fn update_outbox(
-        &self,
-        tenant: TenantId,
-        key: &str,
-        status: OutboxStatus,
-        attempts: i32,
-        last_error: Option<&str>,
-        url: Option<&str>,
-        next_attempt_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    async fn update_outbox(&self, tenant: TenantId, key: &str, attempt: &OutboxAttempt) -> StoreResult<()>;
     /// A tenant's rows, newest first.
     async fn list_outbox(&self, tenant: TenantId, limit: i64) -> StoreResult<Vec<OutboxRecord>>;
 }
@@ -83,7 +84,7 @@ macro_rules! output_store_impl {
         mod output_impl {
             use super::*;
             use crate::StoreResult;
-            use crate::outbox_store::{GithubConnection, OutputStore};
+            use crate::outbox_store::{GithubConnection, OutboxAttempt, OutputStore};
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use sqlx::Row;
@@ -162,27 +163,18 @@ macro_rules! output_store_impl {
                     sqlx::query(&sql).bind(enc_ts(now)).bind(limit).fetch_all(&self.pool).await?.iter().map(record).collect()
                 }
 
-                async fn update_outbox(
-                    &self,
-                    tenant: TenantId,
-                    key: &str,
-                    status: OutboxStatus,
-                    attempts: i32,
-                    last_error: Option<&str>,
-                    url: Option<&str>,
-                    next_attempt_at: DateTime<Utc>,
-                ) -> StoreResult<()> {
+                async fn update_outbox(&self, tenant: TenantId, key: &str, a: &OutboxAttempt) -> StoreResult<()> {
                     sqlx::query(
                         "UPDATE outbox SET status = $3, attempts = $4, last_error = $5, url = $6, next_attempt_at = $7 \
                          WHERE tenant_id = $1 AND key = $2",
                     )
                     .bind(enc_id(tenant.0))
                     .bind(key)
-                    .bind(status.as_str())
-                    .bind(attempts)
-                    .bind(last_error)
-                    .bind(url)
-                    .bind(enc_ts(next_attempt_at))
+                    .bind(a.status.as_str())
+                    .bind(a.attempts)
+                    .bind(a.last_error.as_deref())
+                    .bind(a.url.as_deref())
+                    .bind(enc_ts(a.next_attempt_at))
                     .execute(&self.writer)
                     .await?;
                     Ok(())

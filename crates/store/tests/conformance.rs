@@ -729,19 +729,16 @@ async fn outbox_items_are_saved_with_their_wake_once_per_key(store: DynStore) {
     let due = store.due_outbox(now() + Duration::seconds(1), 10).await.unwrap();
     assert_eq!(due.len(), 3);
     let url = "https://github.com/acme-health/vision-docs/issues/7";
-    store.update_outbox(acme.id, "vision:9f2c", OutboxStatus::Done, 1, None, Some(url), now()).await.unwrap();
-    store
-        .update_outbox(
-            acme.id,
-            "pr:42:abc",
-            OutboxStatus::Pending,
-            1,
-            Some("GitHub could not be reached"),
-            None,
-            now() + Duration::minutes(5),
-        )
-        .await
-        .unwrap();
+    let attempt = |status, error: Option<&str>, url: Option<&str>, next| waooaw_store::OutboxAttempt {
+        status,
+        attempts: 1,
+        last_error: error.map(str::to_owned),
+        url: url.map(str::to_owned),
+        next_attempt_at: next,
+    };
+    store.update_outbox(acme.id, "vision:9f2c", &attempt(OutboxStatus::Done, None, Some(url), now())).await.unwrap();
+    let later = attempt(OutboxStatus::Pending, Some("GitHub could not be reached"), None, now() + Duration::minutes(5));
+    store.update_outbox(acme.id, "pr:42:abc", &later).await.unwrap();
     let due = store.due_outbox(now() + Duration::seconds(1), 10).await.unwrap();
     assert_eq!(due.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["vision:77ab"], "done and backed-off rows are not due");
     let done_row = store.list_outbox(acme.id, 10).await.unwrap().into_iter().find(|o| o.key == "vision:9f2c").unwrap();
