@@ -28,30 +28,33 @@ impl WorkFn for WatchChanges {
                     Value::Object(m) => Value::Object(m.clone()),
                     _ => json!({}),
                 };
-                let d = if filename.ends_with(".toml") {
-                    review::load_policy(&mut state, filename, content)
+                let (d, outbox) = if filename.ends_with(".toml") {
+                    (review::load_policy(&mut state, filename, content), Vec::new())
                 } else {
                     match serde_json::from_str::<crate::skills::policy::PullRequest>(content) {
                         Ok(pr) => review::review(input, &state, &pr).await,
-                        Err(e) => waooaw_domain::NewDeliverable {
-                            kind: "input_rejected".into(),
-                            title: format!("Could not read {filename}"),
-                            body_markdown: format!(
-                                "# Could not read `{filename}`\n\nExpected a vision policy (`.toml`) or a pull request (JSON with `number`, `title`, `files`): {e}"
-                            ),
-                        },
+                        Err(e) => (
+                            waooaw_domain::NewDeliverable {
+                                kind: "input_rejected".into(),
+                                title: format!("Could not read {filename}"),
+                                body_markdown: format!(
+                                    "# Could not read `{filename}`\n\nExpected a vision policy (`.toml`) or a pull request (JSON with `number`, `title`, `files`): {e}"
+                                ),
+                            },
+                            Vec::new(),
+                        ),
                     }
                 };
                 let summary = d.title.clone();
-                Ok(WorkOutput::new(state, summary).with_deliverable(d))
+                Ok(WorkOutput::new(state, summary).with_deliverable(d).with_outbox(outbox))
             }
             // A pull request event that carries its files' content is reviewed as well as tracked.
             k if k.starts_with("pull_request.") && k != "pull_request.closed" => {
                 let out = self.watch(input)?;
                 match serde_json::from_value::<crate::skills::policy::PullRequest>(p.clone()) {
                     Ok(pr) if input.state.get("policy").is_some() => {
-                        let d = review::review(input, input.state, &pr).await;
-                        Ok(out.with_deliverable(d))
+                        let (d, outbox) = review::review(input, input.state, &pr).await;
+                        Ok(out.with_deliverable(d).with_outbox(outbox))
                     }
                     _ => Ok(out),
                 }

@@ -4,7 +4,8 @@
 
 use crate::skills::policy::{self, PullRequest};
 use serde_json::{Value, json};
-use waooaw_domain::{DecisionRequest, NewDeliverable, Urgency, Verdict};
+use sha2::Digest;
+use waooaw_domain::{DecisionRequest, ExternalAction, NewDeliverable, OutboxItem, Urgency, Verdict};
 use waooaw_runtime::WakeInput;
 
 /// An uploaded policy file: parsed (so errors name the line), then kept as text in the state.
@@ -26,23 +27,70 @@ pub(super) fn load_policy(state: &mut Value, filename: &str, text: &str) -> NewD
     }
 }
 
-/// Reviews a pull request (files with their new content) against the loaded policy.
-pub(super) async fn review(input: &WakeInput<'_>, state: &Value, pr: &PullRequest) -> NewDeliverable {
+/// What to send to the customer's GitHub (when connected): one issue per distinct layer-1 or
+/// layer-2 violation, keyed by its fingerprint so the same problem is never filed twice, and the
+/// review as a comment on the pull request, keyed by its content so a repeat is not reposted.
+fn github_outputs(pr: &PullRequest, verdict: &policy::PrVerdict) -> Vec<OutboxItem> {
+    let mut items = Vec::new();
+    for v in verdict.violations.iter().filter(|v| v.layer.number() <= 2) {
+        let key = format!("vision:{}", v.fingerprint.get(..24).unwrap_or(&v.fingerprint));
+        let at = v.line.map_or_else(|| format!("`{}`", v.path), |l| format!("`{}` line {l}", v.path));
+        let answer =
+            if v.escalate { "\n\nThis is a layer-1 principle: a human decides. Answer on the pull request or in WAOOAW." } else { "" };
+        items.push(OutboxItem {
+            key: key.clone(),
+            action: ExternalAction::GithubIssue {
+                title: format!("Vision policy (layer {}): {} in {}", v.layer.number(), v.rule_id, v.path),
+                body: format!(
+                    "{at}: {}\n\n**Fix:** {}\n\nFound by WowVision Prime in #{} ({}).{answer}\n\n{}",
+                    v.message,
+                    v.fix,
+                    pr.number,
+                    pr.title,
+                    waooaw_integrations_marker(&key)
+                ),
+                labels: vec!["waooaw".into(), "vision-policy".into(), format!("layer-{}", v.layer.number())],
+            },
+        });
+    }
+    let digest = hex::encode(sha2::Sha256::digest(verdict.comment_markdown.as_bytes()));
+    let key = format!("pr:{}:{}", pr.number, digest.get(..16).unwrap_or(&digest));
+    items.push(OutboxItem {
+        key: key.clone(),
+        action: ExternalAction::GithubComment {
+            number: pr.number,
+            body: format!("{}\n\n{}", verdict.comment_markdown, waooaw_integrations_marker(&key)),
+        },
+    });
+    items
+}
+
+/// The idempotency marker (`waooaw_integrations::github::marker`, whose format the dispatcher
+/// searches for; repeated here because agents do not depend on the integrations crate).
+fn waooaw_integrations_marker(key: &str) -> String {
+    format!("<!-- waooaw:key={key} -->")
+}
+
+/// Reviews a pull request (files with their new content) against the loaded policy: the review
+/// deliverable, and what to post on GitHub.
+pub(super) async fn review(input: &WakeInput<'_>, state: &Value, pr: &PullRequest) -> (NewDeliverable, Vec<OutboxItem>) {
     let Some((file, text)) = state.get("policy").and_then(|p| Some((p.get("file")?.as_str()?, p.get("text")?.as_str()?))) else {
-        return NewDeliverable {
+        let d = NewDeliverable {
             kind: "input_rejected".into(),
             title: format!("PR #{}: no vision policy yet", pr.number),
             body_markdown: "# No vision policy\n\nUpload the repository's vision policy (`.waooaw/vision.toml`) first.".into(),
         };
+        return (d, Vec::new());
     };
     let policy = match policy::parse_policy(file, text) {
         Ok(p) => p,
         Err(e) => {
-            return NewDeliverable {
+            let d = NewDeliverable {
                 kind: "input_rejected".into(),
                 title: format!("Stored policy unreadable: {e}"),
                 body_markdown: e.to_string(),
             };
+            return (d, Vec::new());
         }
     };
     let verdict = policy::check_pull_request(&policy, pr);
@@ -67,5 +115,6 @@ pub(super) async fn review(input: &WakeInput<'_>, state: &Value, pr: &PullReques
     } else {
         "changes requested"
     };
-    NewDeliverable { kind: "pr_review".into(), title: format!("PR #{} review: {outcome}", pr.number), body_markdown: body }
+    let d = NewDeliverable { kind: "pr_review".into(), title: format!("PR #{} review: {outcome}", pr.number), body_markdown: body };
+    (d, github_outputs(pr, &verdict))
 }
