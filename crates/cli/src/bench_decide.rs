@@ -1,6 +1,7 @@
 //! `waooaw bench decide`: latency of the cheap decision tiers (cache, rules, memory) through
 //! `Engine::decide`, one decision at a time (one core), with `--memories` stored memories in one
-//! tenant (default 100,000) so the memory tier is measured at scale.
+//! tenant (default 100,000) so the memory tier is measured at scale; and the circuit breaker's
+//! cost per LLM call (`bench_breaker`), in nanoseconds.
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
@@ -175,10 +176,12 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
         measure(&engine, &spec, &instance, near, Method::Cache, &mut cache).await;
     }
     engine.flush_log().await;
+    let breaker = crate::bench_breaker::run(samples.max(10_000))?;
     let report = json!({
         "bench": "decide", "memories": memories, "samples": samples, "cores_used": 1, "store": store.kind(),
         "embedding": embedder.id(),
         "tiers": {"cache": cache.report(), "rules": rules.report(), "memory": mem.report()},
+        "breaker": breaker,
     });
     if as_json {
         println!("{report}");
@@ -187,6 +190,12 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
         for tier in ["cache", "rules", "memory"] {
             let t = &report["tiers"][tier];
             println!("{tier:<8} {:>8} {:>8} {:>8} {:>10} {:>8}", t["p50_us"], t["p99_us"], t["max_us"], t["per_sec"], t["other_method"]);
+        }
+        for (row, key) in
+            [("breaker closed allow+success", "closed_allow_success"), ("breaker cycling allow+record", "cycling_allow_record")]
+        {
+            let b = &report["breaker"][key];
+            println!("{row:<30} p50 {} ns, p99 {} ns, max {} ns", b["p50_ns"], b["p99_ns"], b["max_ns"]);
         }
     }
     Ok(())
