@@ -55,7 +55,7 @@ fn a_misconfigured_chain_stops_serve_with_the_entry_named() {
         let (ok, stderr, store_created) = serve(&format!("{PRIMARY}{fallback}"));
         assert!(!ok, "serve started with {fallback:?}");
         assert!(stderr.contains("[llm] configuration") || stderr.contains("waooaw.toml:"), "{stderr}");
-        assert!(stderr.contains(expected), "expected {expected:?} in {stderr}");
+        assert_eq!(stderr.matches(expected).count(), 1, "expected {expected:?} once in {stderr}");
         assert!(!store_created, "the chain is checked before the store is opened");
     }
 }

@@ -65,7 +65,7 @@ impl FallbackChain {
         let mut prices = PriceTable::new();
         let mut links = Vec::with_capacity(endpoints.len());
         for (label, endpoint) in endpoints {
-            let in_entry = |source: ConfigError| ConfigError::ChainEntry { entry: label.clone(), source: Box::new(source) };
+            let in_entry = |problem: ConfigError| ConfigError::ChainEntry { entry: label.clone(), problem: Box::new(problem) };
             let client = endpoint.build_with_env(&env).map_err(in_entry)?;
             let dependency = llm_dependency(endpoint.provider.as_str(), &endpoint.model, endpoint.base_url());
             if !seen.insert(dependency.clone()) {
@@ -178,7 +178,7 @@ mod tests {
     /// The entry an error names and the error inside.
     fn entry_error(toml: &str) -> (String, ConfigError) {
         match build(toml) {
-            Err(ConfigError::ChainEntry { entry, source }) => (entry, *source),
+            Err(ConfigError::ChainEntry { entry, problem }) => (entry, *problem),
             Err(other) => panic!("expected an entry error, got {other}"),
             Ok(_) => panic!("expected an error"),
         }

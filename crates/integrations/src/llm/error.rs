@@ -112,9 +112,10 @@ pub enum ConfigError {
     HttpClient(String),
     #[error("invalid configuration: {0}")]
     Parse(String),
-    /// One entry of a fallback chain is wrong; `entry` names it (`[llm]`, `[[llm.fallback]] 2 (anthropic claude-...)`).
-    #[error("{entry}: {source}")]
-    ChainEntry { entry: String, source: Box<ConfigError> },
+    /// One entry of a fallback chain is wrong; `entry` names it (`[llm]`, `[[llm.fallback]] #2 (anthropic claude-...)`).
+    /// The problem is part of the message, not a `source`, so error reports do not print it twice.
+    #[error("{entry}: {problem}")]
+    ChainEntry { entry: String, problem: Box<ConfigError> },
     /// A chain's model has no price: its spend would be invisible to budgets and cost reports.
     #[error("no price for model {model:?}: add [prices.\"{model}\"] to this entry")]
     MissingPrice { model: String },
