@@ -120,23 +120,19 @@ impl CircuitBreaker {
     }
 
     pub(crate) fn allow_at(&self, now: Instant) -> Result<Permit<'_>, BreakerOpen> {
-        let mut change: Change = None;
-        let admitted = {
+        let (change, admitted) = {
             let mut inner = self.inner.lock();
-            if let Phase::Open { until } = inner.phase
-                && now >= until
-            {
-                change = self.set(&mut inner, Phase::HalfOpen { in_flight: 0, successes: 0 }, "open period over");
-            }
+            let change = self.expire(&mut inner, now);
             let generation = inner.generation;
-            match &mut inner.phase {
+            let admitted = match &mut inner.phase {
                 Phase::Closed => Some(Permit { breaker: self, generation, probe: false, done: false }),
                 Phase::HalfOpen { in_flight, successes } if *in_flight + *successes < self.policy.half_open_probes => {
                     *in_flight += 1;
                     Some(Permit { breaker: self, generation, probe: true, done: false })
                 }
                 Phase::HalfOpen { .. } | Phase::Open { .. } => None,
-            }
+            };
+            (change, admitted)
         };
         self.report(change);
         admitted.ok_or_else(|| {
@@ -157,12 +153,7 @@ impl CircuitBreaker {
     pub(crate) fn snapshot_at(&self, now: Instant) -> BreakerSnapshot {
         let (change, snapshot) = {
             let mut inner = self.inner.lock();
-            let mut change = None;
-            if let Phase::Open { until } = inner.phase
-                && now >= until
-            {
-                change = self.set(&mut inner, Phase::HalfOpen { in_flight: 0, successes: 0 }, "open period over");
-            }
+            let change = self.expire(&mut inner, now);
             let Counts { calls, failures } = inner.window.counts(now);
             let probes_in_ms = match inner.phase {
                 Phase::Open { until } => Some(u64::try_from(until.saturating_duration_since(now).as_millis()).unwrap_or(u64::MAX)),
@@ -221,6 +212,14 @@ impl CircuitBreaker {
             && let Phase::HalfOpen { in_flight, .. } = &mut inner.phase
         {
             *in_flight = in_flight.saturating_sub(1);
+        }
+    }
+
+    /// An open breaker whose time is up turns half-open.
+    fn expire(&self, inner: &mut Inner, now: Instant) -> Change {
+        match inner.phase {
+            Phase::Open { until } if now >= until => self.set(inner, Phase::HalfOpen { in_flight: 0, successes: 0 }, "open period over"),
+            _ => None,
         }
     }
 
