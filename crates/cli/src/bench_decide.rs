@@ -1,6 +1,7 @@
 //! `waooaw bench decide`: latency of the cheap decision tiers (cache, rules, memory) through
 //! `Engine::decide`, one decision at a time (one core), with `--memories` stored memories in one
-//! tenant (default 100,000) so the memory tier is measured at scale.
+//! tenant (default 100,000) so the memory tier is measured at scale; and the circuit breaker's
+//! cost per LLM call (`bench_breaker`), in nanoseconds.
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
@@ -189,11 +190,13 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
         }
         let _ = budget.hist.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX).max(1));
     }
+    let breaker = crate::bench_breaker::run(samples.max(10_000))?;
     let report = json!({
         "bench": "decide", "memories": memories, "samples": samples, "cores_used": 1, "store": store.kind(),
         "embedding": embedder.id(),
         "tiers": {"cache": cache.report(), "rules": rules.report(), "memory": mem.report()},
         "llm_overhead": {"budget_reserve_and_settle": budget.report()},
+        "breaker": breaker,
     });
     if as_json {
         println!("{report}");
@@ -208,6 +211,12 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
             "{:<8} {:>8} {:>8} {:>8} {:>10} {:>8}  (before and after each LLM call only)",
             "budget", b["p50_us"], b["p99_us"], b["max_us"], b["per_sec"], b["other_method"]
         );
+        for (row, key) in
+            [("breaker closed allow+success", "closed_allow_success"), ("breaker cycling allow+record", "cycling_allow_record")]
+        {
+            let b = &report["breaker"][key];
+            println!("{row:<30} p50 {} ns, p99 {} ns, max {} ns", b["p50_ns"], b["p99_ns"], b["max_ns"]);
+        }
     }
     Ok(())
 }

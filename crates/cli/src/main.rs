@@ -1,6 +1,7 @@
 //! `waooaw`: the one binary. Serves the platform, migrates, and talks to a running server.
 
 mod bench;
+mod bench_breaker;
 mod bench_decide;
 mod budgets_cmd;
 mod client;

@@ -62,6 +62,10 @@ pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
         .set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()), SECONDS)
         .and_then(|b| b.install_recorder())
         .ok();
+    // Outside clients first (after the recorder, which their breakers report to): a bad
+    // `[llm]` chain stops the start before any store is touched.
+    let breakers = waooaw_integrations::resilience::BreakerRegistry::new();
+    let clients = crate::engine::clients(&cfg, &breakers)?;
 
     let work = waooaw_agents::registry();
     let catalog = Arc::new(load_catalog(cfg.catalog.as_deref(), &work)?);
@@ -76,7 +80,7 @@ pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
     let admin_token = admin_token(&cfg.data_dir)?;
 
     let shared_store = cfg.redis_url.is_some() || cfg.database_url.is_some();
-    let engine = crate::engine::open(&cfg, store.clone(), &catalog, shared_store).await?;
+    let engine = crate::engine::open(store.clone(), clients, &catalog, shared_store).await?;
     let config = RuntimeConfig { shared_store, ..Default::default() };
     let decider: Arc<dyn waooaw_domain::Decider> = engine.clone();
     let runtime = Runtime::start(config, store.clone(), bus.clone(), catalog.clone(), work, None, Some(decider)).await?;
@@ -87,6 +91,7 @@ pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
         metrics,
         started_at: chrono::Utc::now(),
         engine: Some(engine.clone()),
+        breakers,
     };
     let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(listen = %cfg.listen, store = store.kind(), bus = bus.kind(), specializations = catalog.len(),

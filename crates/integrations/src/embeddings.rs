@@ -3,6 +3,7 @@
 
 use crate::llm::http::{self, Reply};
 use crate::llm::{ConfigError, LlmError};
+use crate::resilience::{BreakerPolicy, BreakerRegistry, Criticality, Resilient, RetryPolicy, embeddings_dependency};
 use async_trait::async_trait;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -132,6 +133,9 @@ fn parse(reply: &Reply, expected: usize, dimensions: Option<usize>, requested_mo
 /// model = "text-embedding-3-small"
 /// dimensions = 1536                        # optional
 /// timeout_ms = 30000                       # optional, 60000 by default
+///
+/// [retry]     # optional, as [llm.retry]
+/// [breaker]   # optional, as [llm.breaker]
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,16 +149,32 @@ pub struct EmbeddingsConfig {
     pub dimensions: Option<usize>,
     #[serde(default = "crate::llm::config::default_timeout_ms")]
     pub timeout_ms: u64,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    #[serde(default)]
+    pub breaker: BreakerPolicy,
 }
 
 impl EmbeddingsConfig {
+    pub fn base_url(&self) -> &str {
+        self.base_url.as_deref().unwrap_or(crate::llm::OpenAiConfig::DEFAULT_BASE_URL)
+    }
+
+    /// The client wrapped in the configured retries and its breaker from `breakers`.
+    pub fn build_resilient(&self, breakers: &BreakerRegistry) -> Result<Resilient<dyn EmbeddingClient>, ConfigError> {
+        let dependency = embeddings_dependency(&self.model, self.base_url());
+        let breaker = breakers.breaker(&dependency, self.breaker, Criticality::Degradable);
+        Ok(Resilient::new(self.build()?, self.retry, breaker))
+    }
+
+    /// The bare client, without retries or breaker.
     pub fn build(&self) -> Result<Box<dyn EmbeddingClient>, ConfigError> {
         self.build_with_env(|var| std::env::var(var).ok())
     }
 
     pub fn build_with_env(&self, env: impl Fn(&str) -> Option<String>) -> Result<Box<dyn EmbeddingClient>, ConfigError> {
         Ok(Box::new(OpenAiEmbeddings::new(OpenAiEmbeddingsConfig {
-            base_url: self.base_url.clone().unwrap_or_else(|| crate::llm::OpenAiConfig::DEFAULT_BASE_URL.to_owned()),
+            base_url: self.base_url().to_owned(),
             api_key: crate::llm::config::resolve_api_key(self.api_key_env.as_deref(), env)?,
             model: self.model.clone(),
             timeout: Duration::from_millis(self.timeout_ms),

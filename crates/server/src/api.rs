@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use waooaw_domain::{EventId, InstanceId, LifecycleAction, NewEvent, Personality, Tenant, TenantId};
+use waooaw_integrations::resilience::{BreakerState, Criticality};
 
 type Q = Query<HashMap<String, String>>;
 
@@ -30,10 +31,15 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     };
     let store = store.map_err(|e| e.to_string());
     let bus = bus.map_err(|e| e.to_string());
-    let ready = store.is_ok() && bus.is_ok();
+    // Every breaker is reported; only an open critical one makes the process unready. An open
+    // LLM breaker does not: the engine falls back to the next provider, rules or a human.
+    let breakers = s.breakers.report();
+    let critical_open = breakers.iter().any(|b| b.criticality == Criticality::Critical && b.snapshot.state == BreakerState::Open);
+    let ready = store.is_ok() && bus.is_ok() && !critical_open;
     let body = json!({"ready": ready,
         "store": {"kind": s.runtime.store().kind(), "status": detail(&store)},
-        "bus": {"kind": s.runtime.bus().kind(), "status": detail(&bus)}});
+        "bus": {"kind": s.runtime.bus().kind(), "status": detail(&bus)},
+        "breakers": breakers});
     (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }
 

@@ -31,6 +31,8 @@ pub struct AppState {
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// The decision engine; `None` answers its routes with 503.
     pub engine: Option<Arc<waooaw_decisions::Engine>>,
+    /// The circuit breakers of outside dependencies, shown by `/readyz`.
+    pub breakers: waooaw_integrations::resilience::BreakerRegistry,
 }
 
 pub fn router(state: AppState) -> Router {

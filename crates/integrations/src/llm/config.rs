@@ -6,6 +6,7 @@ use super::anthropic::{AnthropicConfig, AnthropicMessages};
 use super::error::ConfigError;
 use super::openai::{OpenAiChat, OpenAiConfig};
 use super::pricing::PriceTable;
+use crate::resilience::{BreakerPolicy, RetryPolicy};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -44,14 +45,52 @@ impl ProviderKind {
 /// [prices."gpt-4o-mini"]
 /// input_usd_per_mtok = 0.15
 /// output_usd_per_mtok = 0.6
+///
+/// [retry]          # optional, see `RetryPolicy`; applies to every entry of the chain
+/// max_attempts = 3
+/// [breaker]        # optional, see `BreakerPolicy`; one breaker per entry
+/// open_ms = 30000
+///
+/// [[fallback]]     # optional, tried in order when the one before fails; same fields as above
+/// provider = "anthropic"
+/// api_key_env = "ANTHROPIC_API_KEY"
+/// model = "claude-3-5-haiku-20241022"
+/// [fallback.prices."claude-3-5-haiku-20241022"]
+/// input_usd_per_mtok = 0.8
+/// output_usd_per_mtok = 4.0
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LlmConfig {
+    // The endpoint fields are spelled out rather than a flattened `LlmEndpoint`: serde cannot
+    // combine `flatten` with `deny_unknown_fields`, and a typo must stay an error.
     pub provider: ProviderKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// Name of the environment variable holding the API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    pub model: String,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default)]
+    pub prices: PriceTable,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    #[serde(default)]
+    pub breaker: BreakerPolicy,
+    /// Further providers or models, tried in order (`[[llm.fallback]]` in the server's config).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<LlmEndpoint>,
+}
+
+/// One provider and model: the primary `[llm]` or a `[[llm.fallback]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmEndpoint {
+    pub provider: ProviderKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<String>,
     pub model: String,
@@ -78,12 +117,39 @@ impl LlmConfig {
         self.base_url.as_deref().unwrap_or(self.provider.default_base_url())
     }
 
-    /// The configured client, with its key read from the process environment.
+    /// The primary provider's endpoint.
+    pub fn primary(&self) -> LlmEndpoint {
+        LlmEndpoint {
+            provider: self.provider,
+            base_url: self.base_url.clone(),
+            api_key_env: self.api_key_env.clone(),
+            model: self.model.clone(),
+            timeout_ms: self.timeout_ms,
+            prices: self.prices.clone(),
+        }
+    }
+
+    /// The primary provider's bare client (no retries, no breaker, no fallback), with its key
+    /// read from the process environment. `llm::FallbackChain::from_config` builds the whole chain.
     pub fn build(&self) -> Result<Box<dyn LlmProvider>, ConfigError> {
         self.build_with_env(|var| std::env::var(var).ok())
     }
 
     /// As `build`, reading the key through `env` (tests, or keys from another source).
+    pub fn build_with_env(&self, env: impl Fn(&str) -> Option<String>) -> Result<Box<dyn LlmProvider>, ConfigError> {
+        self.primary().build_with_env(env)
+    }
+}
+
+impl LlmEndpoint {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.base_url.as_deref().unwrap_or(self.provider.default_base_url())
+    }
+
     pub fn build_with_env(&self, env: impl Fn(&str) -> Option<String>) -> Result<Box<dyn LlmProvider>, ConfigError> {
         if self.model.trim().is_empty() {
             return Err(ConfigError::Empty { field: "model" });

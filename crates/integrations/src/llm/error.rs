@@ -29,6 +29,26 @@ pub enum LlmError {
     /// choices or content, or an unexpected status.
     #[error("malformed response: {0}")]
     Malformed(String),
+    /// The dependency's circuit breaker is open: refused at once, without a network call.
+    #[error("circuit breaker open for {dependency}")]
+    CircuitOpen { dependency: String },
+    /// Every provider of a fallback chain failed; each one's error, in chain order.
+    #[error("all {} providers of the chain failed: {}", .0.len(), ChainFailure::join(.0))]
+    ChainExhausted(Vec<ChainFailure>),
+}
+
+/// One provider's failure inside a fallback chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainFailure {
+    /// The breaker's dependency name of the entry (`llm:openai/gpt-4o-mini@api.openai.com`).
+    pub dependency: String,
+    pub error: LlmError,
+}
+
+impl ChainFailure {
+    fn join(failures: &[ChainFailure]) -> String {
+        failures.iter().map(|f| format!("{}: {}", f.dependency, f.error)).collect::<Vec<_>>().join("; ")
+    }
 }
 
 impl LlmError {
@@ -50,7 +70,22 @@ impl LlmError {
         match self {
             Self::Unauthorized { status, .. } | Self::Server { status, .. } | Self::BadRequest { status, .. } => Some(*status),
             Self::RateLimited { .. } => Some(429),
-            Self::Timeout | Self::Transport(_) | Self::Malformed(_) => None,
+            Self::Timeout | Self::Transport(_) | Self::Malformed(_) | Self::CircuitOpen { .. } | Self::ChainExhausted(_) => None,
+        }
+    }
+
+    /// A short, fixed name of the kind of failure, for metric labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Server { .. } => "server",
+            Self::BadRequest { .. } => "bad_request",
+            Self::Timeout => "timeout",
+            Self::Transport(_) => "transport",
+            Self::Malformed(_) => "malformed",
+            Self::CircuitOpen { .. } => "circuit_open",
+            Self::ChainExhausted(_) => "chain_exhausted",
         }
     }
 }
@@ -77,6 +112,19 @@ pub enum ConfigError {
     HttpClient(String),
     #[error("invalid configuration: {0}")]
     Parse(String),
+    /// One entry of a fallback chain is wrong; `entry` names it (`[llm]`, `[[llm.fallback]] #2 (anthropic claude-...)`).
+    /// The problem is part of the message, not a `source`, so error reports do not print it twice.
+    #[error("{entry}: {problem}")]
+    ChainEntry { entry: String, problem: Box<ConfigError> },
+    /// A chain's model has no price: its spend would be invisible to budgets and cost reports.
+    #[error("no price for model {model:?}: add [prices.\"{model}\"] to this entry")]
+    MissingPrice { model: String },
+    /// Two entries of a chain price the same model differently; the engine prices an answer by model name.
+    #[error("model {model:?} is priced differently by another entry of the chain")]
+    ConflictingPrice { model: String },
+    /// Two entries of a chain are the same provider, endpoint and model: the second could never help.
+    #[error("repeats {dependency}, already in the chain")]
+    DuplicateEntry { dependency: String },
 }
 
 #[cfg(test)]
@@ -95,6 +143,8 @@ mod tests {
             LlmError::Unauthorized { status: 401, message: String::new() },
             LlmError::BadRequest { status: 400, message: String::new() },
             LlmError::Malformed("no choices".into()),
+            LlmError::CircuitOpen { dependency: "llm:openai/m@h".into() },
+            LlmError::ChainExhausted(vec![]),
         ];
         assert!(retryable.iter().all(LlmError::is_retryable));
         assert!(!final_.iter().any(LlmError::is_retryable));

@@ -3,6 +3,7 @@
 //! builds either from TOML; `PriceTable` turns token counts into dollars.
 
 mod anthropic;
+mod chain;
 pub(crate) mod config;
 mod error;
 pub(crate) mod http;
@@ -10,8 +11,9 @@ mod openai;
 mod pricing;
 
 pub use anthropic::{AnthropicConfig, AnthropicMessages};
-pub use config::{LlmConfig, ProviderKind};
-pub use error::{ConfigError, LlmError};
+pub use chain::{ChainLink, FallbackChain};
+pub use config::{LlmConfig, LlmEndpoint, ProviderKind};
+pub use error::{ChainFailure, ConfigError, LlmError};
 pub use openai::{OpenAiChat, OpenAiConfig};
 pub use pricing::{InvalidPrice, ModelPrice, PriceTable};
 

@@ -1,6 +1,8 @@
-//! A real HTTP server on 127.0.0.1 that answers like an LLM provider: it serves a canned
-//! reply (a fixture from `tests/fixtures`) on the provider's endpoint, records every request
-//! it receives so tests can check what the client sent, and answers other paths with a 404.
+//! A real HTTP server on 127.0.0.1 that answers like an LLM provider: it serves canned replies
+//! (fixtures from `tests/fixtures`) on the provider's endpoint, in the order of a script whose
+//! last reply repeats (so faults can be injected: N errors then success, slowness, 429s),
+//! records every request it receives so tests can check what the client sent and when, and
+//! answers other paths with a 404.
 
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
@@ -10,8 +12,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -67,6 +70,8 @@ pub struct Captured {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 impl Captured {
@@ -82,13 +87,14 @@ impl Captured {
 #[derive(Clone)]
 struct Shared {
     route: String,
-    reply: Canned,
+    script: Arc<Mutex<VecDeque<Canned>>>,
     seen: Arc<Mutex<Vec<Captured>>>,
 }
 
 pub struct FakeProvider {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub origin: String,
+    script: Arc<Mutex<VecDeque<Canned>>>,
     seen: Arc<Mutex<Vec<Captured>>>,
     server: JoinHandle<()>,
 }
@@ -96,16 +102,29 @@ pub struct FakeProvider {
 impl FakeProvider {
     /// Serves `reply` to `POST route` (the provider's real path, e.g. `/v1/messages`).
     pub async fn start(route: &str, reply: Canned) -> Self {
+        Self::scripted(route, vec![reply]).await
+    }
+
+    /// Serves `replies` in order to `POST route`, one per request; the last one repeats.
+    pub async fn scripted(route: &str, replies: Vec<Canned>) -> Self {
+        assert!(!replies.is_empty(), "a script needs at least one reply");
         waooaw_integrations::install_crypto_provider();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let shared = Shared { route: route.to_owned(), reply, seen: seen.clone() };
+        let script = Arc::new(Mutex::new(VecDeque::from(replies)));
+        let shared = Shared { route: route.to_owned(), script: script.clone(), seen: seen.clone() };
         let app = Router::new().fallback(answer).with_state(shared);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let origin = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Self { origin, seen, server }
+        Self { origin, script, seen, server }
+    }
+
+    /// Replaces what is left of the script: the dependency breaks down or recovers.
+    pub fn rescript(&self, replies: Vec<Canned>) {
+        assert!(!replies.is_empty(), "a script needs at least one reply");
+        *self.script.lock().unwrap() = VecDeque::from(replies);
     }
 
     pub fn requests(&self) -> Vec<Captured> {
@@ -127,14 +146,21 @@ impl Drop for FakeProvider {
 }
 
 async fn answer(State(shared): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    shared.seen.lock().unwrap().push(Captured { method: method.clone(), path: uri.path().to_owned(), headers, body: body.to_vec() });
+    let at = Instant::now();
+    shared.seen.lock().unwrap().push(Captured { method: method.clone(), path: uri.path().to_owned(), headers, body: body.to_vec(), at });
     if method != Method::POST || uri.path() != shared.route {
         let message = format!("Unknown request URL: {method} {}. Please check the URL for typos.", uri.path());
         let body =
             serde_json::json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": "unknown_url"}});
         return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
     }
-    let reply = shared.reply;
+    let reply = {
+        let mut script = shared.script.lock().unwrap();
+        if script.len() > 1 { script.pop_front() } else { script.front().cloned() }
+    };
+    let Some(reply) = reply else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "empty script").into_response();
+    };
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }

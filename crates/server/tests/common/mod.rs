@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
+use waooaw_integrations::llm::{FallbackChain, LlmConfig};
+use waooaw_integrations::resilience::BreakerRegistry;
 use waooaw_runtime::{Catalog, Runtime, RuntimeConfig};
 use waooaw_server::AppState;
 
@@ -26,6 +28,7 @@ pub struct TestApp {
     pub base: String,
     pub client: Client,
     pub runtime: Arc<Runtime>,
+    pub breakers: BreakerRegistry,
     server: JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
 }
@@ -48,6 +51,27 @@ impl TestApp {
 
     /// With `llm_base` (an OpenAI-compatible `/v1` URL), the engine has an LLM tier.
     pub async fn start_with_llm(llm_base: Option<String>) -> Self {
+        let llm = llm_base.map(|base_url| {
+            use waooaw_integrations::llm::{ModelPrice, OpenAiChat, OpenAiConfig, PriceTable};
+            let provider = OpenAiChat::new(OpenAiConfig { base_url, api_key: Some("sk-test".into()), timeout: Duration::from_secs(5) })
+                .expect("client");
+            let mut prices = PriceTable::new();
+            prices.insert("gpt-4o-mini", ModelPrice::new(0.15, 0.60).expect("price"));
+            waooaw_decisions::LlmTier { provider: Arc::new(provider), model: "gpt-4o-mini".into(), prices, max_tokens: 400 }
+        });
+        Self::start_with_tier(llm, BreakerRegistry::new()).await
+    }
+
+    /// The LLM tier built as `serve` builds it: the `[llm]` chain with retries and breakers.
+    pub async fn start_with_llm_config(config: &LlmConfig) -> Self {
+        let breakers = BreakerRegistry::new();
+        let chain = FallbackChain::from_config_with_env(config, &breakers, |_| None).expect("a valid chain");
+        let prices = chain.prices().clone();
+        let tier = waooaw_decisions::LlmTier { provider: Arc::new(chain), model: config.model.clone(), prices, max_tokens: 400 };
+        Self::start_with_tier(Some(tier), breakers).await
+    }
+
+    async fn start_with_tier(llm: Option<waooaw_decisions::LlmTier>, breakers: BreakerRegistry) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.expect("open the SQLite store");
         store.migrate().await.expect("migrate");
@@ -62,14 +86,6 @@ impl TestApp {
         )
         .await
         .expect("memory index");
-        let llm = llm_base.map(|base_url| {
-            use waooaw_integrations::llm::{ModelPrice, OpenAiChat, OpenAiConfig, PriceTable};
-            let provider = OpenAiChat::new(OpenAiConfig { base_url, api_key: Some("sk-test".into()), timeout: Duration::from_secs(5) })
-                .expect("client");
-            let mut prices = PriceTable::new();
-            prices.insert("gpt-4o-mini", ModelPrice::new(0.15, 0.60).expect("price"));
-            waooaw_decisions::LlmTier { provider: Arc::new(provider), model: "gpt-4o-mini".into(), prices, max_tokens: 400 }
-        });
         let engine = Arc::new(waooaw_decisions::Engine::new(store.clone(), Arc::new(memory), llm, Default::default()));
         let decider: Arc<dyn waooaw_domain::Decider> = engine.clone();
         let runtime = Runtime::start(RuntimeConfig::default(), store, bus, Arc::new(catalog), work, None, Some(decider))
@@ -82,12 +98,13 @@ impl TestApp {
             metrics: None,
             started_at: Utc::now(),
             engine: Some(engine),
+            breakers: breakers.clone(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let server = tokio::spawn(waooaw_server::serve(listener, state, std::future::pending()));
         let client = Client::builder().timeout(Duration::from_secs(10)).build().expect("reqwest client");
-        Self { base: format!("http://{addr}"), client, runtime, server, _dir: dir }
+        Self { base: format!("http://{addr}"), client, runtime, breakers, server, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
