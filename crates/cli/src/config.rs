@@ -46,6 +46,9 @@ pub struct ServeArgs {
     /// OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); traces are exported there.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// GitHub REST API base URL (GitHub Enterprise: https://host/api/v3).
+    #[arg(long, env = "WAOOAW_GITHUB_API")]
+    pub github_api: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -61,6 +64,7 @@ pub struct FileConfig {
     pub body_limit: Option<usize>,
     pub log_json: Option<bool>,
     pub otlp_endpoint: Option<String>,
+    pub github_api: Option<String>,
     /// The LLM tier: provider, model, key variable, prices. Without it, decisions that need an
     /// LLM escalate to a human.
     pub llm: Option<waooaw_integrations::llm::LlmConfig>,
@@ -90,6 +94,7 @@ pub struct Settled {
     pub body_limit: usize,
     pub log_json: bool,
     pub otlp_endpoint: Option<String>,
+    pub github_api: String,
     pub llm: Option<waooaw_integrations::llm::LlmConfig>,
     pub embeddings: Option<waooaw_integrations::embeddings::EmbeddingsConfig>,
 }
@@ -108,6 +113,7 @@ impl ServeArgs {
             body_limit: self.body_limit.or(file.body_limit).unwrap_or(1024 * 1024),
             log_json: self.log_json.or(file.log_json).unwrap_or(false),
             otlp_endpoint: self.otlp_endpoint.or(file.otlp_endpoint).filter(|e| !e.trim().is_empty()),
+            github_api: self.github_api.or(file.github_api).unwrap_or_else(|| "https://api.github.com".into()),
             llm: file.llm,
             embeddings: file.embeddings,
         })

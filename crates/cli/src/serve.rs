@@ -84,6 +84,12 @@ pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
     let config = RuntimeConfig { shared_store, ..Default::default() };
     let decider: Arc<dyn waooaw_domain::Decider> = engine.clone();
     let runtime = Runtime::start(config, store.clone(), bus.clone(), catalog.clone(), work, None, Some(decider)).await?;
+    // GitHub tokens are sealed with the master key: `WAOOAW_MASTER_KEY` (64 hex characters), or
+    // a key file made once in the data directory.
+    let master = std::env::var("WAOOAW_MASTER_KEY").ok();
+    let key = waooaw_integrations::secrets::MasterKey::load(master.as_deref(), &cfg.data_dir).context("the master key for secrets")?;
+    let github = waooaw_server::github_outbox::GithubOutputs { key: Arc::new(key), api_base: cfg.github_api.clone() };
+    let _outbox = waooaw_server::github_outbox::spawn(store.clone(), github.clone());
     let state = waooaw_server::AppState {
         runtime: runtime.clone(),
         admin_token: admin_token.into(),
@@ -92,6 +98,7 @@ pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
         started_at: chrono::Utc::now(),
         engine: Some(engine.clone()),
         breakers,
+        github: Some(github.clone()),
     };
     let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(listen = %cfg.listen, store = store.kind(), bus = bus.kind(), specializations = catalog.len(),

@@ -24,6 +24,7 @@ pub enum Code {
     DeadLetterNotFound,
     EscalationNotFound,
     DeliverableNotFound,
+    GithubNotConnected,
     SpecializationNotFound,
     RouteNotFound,
     MethodNotAllowed,
@@ -47,6 +48,7 @@ impl Code {
             | DeadLetterNotFound
             | EscalationNotFound
             | DeliverableNotFound
+            | GithubNotConnected
             | SpecializationNotFound
             | RouteNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -75,6 +77,7 @@ impl Code {
             DeadLetterNotFound => "dead_letter_not_found",
             EscalationNotFound => "escalation_not_found",
             DeliverableNotFound => "deliverable_not_found",
+            GithubNotConnected => "github_not_connected",
             SpecializationNotFound => "specialization_not_found",
             RouteNotFound => "route_not_found",
             MethodNotAllowed => "method_not_allowed",

@@ -6,6 +6,8 @@ mod budgets_api;
 mod decisions_api;
 pub mod error;
 mod extract;
+mod github_api;
+pub mod github_outbox;
 mod outputs_api;
 mod status_page;
 pub mod webhook;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub engine: Option<Arc<waooaw_decisions::Engine>>,
     /// The circuit breakers of outside dependencies, shown by `/readyz`.
     pub breakers: waooaw_integrations::resilience::BreakerRegistry,
+    /// GitHub output (sealing key and API base); `None` answers its routes with 503.
+    pub github: Option<github_outbox::GithubOutputs>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .route("/decisions", get(decisions_api::list_decisions).post(decisions_api::decide))
         .route("/decisions/summary", get(decisions_api::decision_summary))
         .route("/costs", get(decisions_api::costs))
+        .route("/tenants/{id}/github", get(github_api::show).put(github_api::connect).delete(github_api::disconnect))
+        .route("/outputs", get(github_api::list_outputs))
         .route("/budgets", get(budgets_api::get_budgets).put(budgets_api::set_budget))
         .route("/escalations", get(decisions_api::list_escalations))
         .route("/escalations/{id}/answer", post(decisions_api::answer_escalation))

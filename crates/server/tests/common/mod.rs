@@ -21,6 +21,8 @@ use waooaw_server::AppState;
 
 pub const ADMIN_TOKEN: &str = "test-token";
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// The key GitHub tokens are sealed with in tests.
+pub const TEST_MASTER_KEY: &str = "5d2c8e1a7f3b9d4c6e0a2f8b1d7c3e9a4f6b0d2e8c1a7f3b5d9e4c6a0f2b8d1e";
 /// How long an asynchronous effect may take before a test gives up on it.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -29,6 +31,8 @@ pub struct TestApp {
     pub client: Client,
     pub runtime: Arc<Runtime>,
     pub breakers: BreakerRegistry,
+    /// The SQLite file behind the app (tests read its raw bytes).
+    pub db_path: std::path::PathBuf,
     server: JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
 }
@@ -99,12 +103,17 @@ impl TestApp {
             started_at: Utc::now(),
             engine: Some(engine),
             breakers: breakers.clone(),
+            github: Some(waooaw_server::github_outbox::GithubOutputs {
+                key: Arc::new(waooaw_integrations::secrets::MasterKey::from_hex(TEST_MASTER_KEY).expect("key")),
+                api_base: "http://127.0.0.1:9".into(),
+            }),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let server = tokio::spawn(waooaw_server::serve(listener, state, std::future::pending()));
         let client = Client::builder().timeout(Duration::from_secs(10)).build().expect("reqwest client");
-        Self { base: format!("http://{addr}"), client, runtime, breakers, server, _dir: dir }
+        let db_path = dir.path().join("t.db");
+        Self { base: format!("http://{addr}"), client, runtime, breakers, db_path, server, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,227 @@
+//! GitHub output end to end: a tenant connects a repository (the token sealed at rest, never
+//! returned), WowVision reviews a pull request, its outbox rows are sent by the dispatcher to a
+//! local GitHub-shaped server (one issue per distinct violation, one PR comment), a repeat
+//! review sends nothing new, and an attempt cut short after GitHub answered is adopted, not
+//! repeated.
+
+mod common;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use common::{ADMIN_TOKEN, DEADLINE, TEST_MASTER_KEY, TestApp};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use waooaw_server::github_outbox::{GithubOutputs, dispatch_due};
+
+const TOKEN: &str = "ghp_Vq8mK2xR7tL4nB9wZ1cY6dF3hJ5sP0aG8eQt";
+const POLICY: &str = include_str!("../../agents/tests/fixtures/text/vision.toml");
+const PR: &str = include_str!("../../agents/tests/fixtures/text/pull_request.json");
+
+#[derive(Default)]
+struct Github {
+    issues: Mutex<Vec<Value>>,
+    comments: Mutex<Vec<Value>>,
+    posts: Mutex<Vec<(String, Value)>>,
+}
+
+fn authorised(h: &HeaderMap) -> bool {
+    h.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {TOKEN}"))
+}
+
+async fn github() -> (Arc<Github>, String) {
+    let gh = Arc::new(Github::default());
+    let app = Router::new()
+        .route(
+            "/repos/{owner}/{repo}/issues",
+            post(|State(gh): State<Arc<Github>>, Path((o, r)): Path<(String, String)>, h: HeaderMap, Json(b): Json<Value>| async move {
+                if !authorised(&h) {
+                    return (StatusCode::UNAUTHORIZED, Json(json!({"message": "Bad credentials"})));
+                }
+                gh.posts.lock().unwrap().push((format!("/repos/{o}/{r}/issues"), b.clone()));
+                let mut issues = gh.issues.lock().unwrap();
+                let n = issues.len() + 1;
+                let issue = json!({"number": n, "state": "open", "title": b["title"], "body": b["body"],
+                    "labels": b["labels"].as_array().unwrap().iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
+                    "html_url": format!("https://github.com/{o}/{r}/issues/{n}")});
+                issues.push(issue.clone());
+                (StatusCode::CREATED, Json(issue))
+            })
+            .get(|State(gh): State<Arc<Github>>, h: HeaderMap| async move {
+                if !authorised(&h) {
+                    return (StatusCode::UNAUTHORIZED, Json(json!({"message": "Bad credentials"})));
+                }
+                (StatusCode::OK, Json(Value::Array(gh.issues.lock().unwrap().clone())))
+            }),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/{n}/comments",
+            post(|State(gh): State<Arc<Github>>, Path((o, r, n)): Path<(String, String, u64)>, h: HeaderMap, Json(b): Json<Value>| async move {
+                if !authorised(&h) {
+                    return (StatusCode::UNAUTHORIZED, Json(json!({"message": "Bad credentials"})));
+                }
+                gh.posts.lock().unwrap().push((format!("/repos/{o}/{r}/issues/{n}/comments"), b.clone()));
+                let mut comments = gh.comments.lock().unwrap();
+                let c = json!({"id": 4000 + comments.len(), "body": b["body"], "html_url": format!("https://github.com/{o}/{r}/pull/{n}#issuecomment-{}", 4000 + comments.len())});
+                comments.push(c.clone());
+                (StatusCode::CREATED, Json(c))
+            })
+            .get(|State(gh): State<Arc<Github>>| async move { (StatusCode::OK, Json(Value::Array(gh.comments.lock().unwrap().clone()))) }),
+        )
+        .with_state(gh.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (gh, format!("http://{addr}"))
+}
+
+async fn upload(app: &TestApp, tenant: &str, instance: &str, filename: &str, ct: &str, body: &str) {
+    let r = app
+        .post(&format!("/v1/instances/{instance}/inputs"))
+        .query(&[("tenant_id", tenant), ("filename", filename)])
+        .header("content-type", ct)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", r.text().await.unwrap());
+}
+
+async fn outputs(app: &TestApp, tenant: &str, at_least: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let (_, v) = app.get_json(&format!("/v1/outputs?tenant_id={tenant}")).await;
+        let rows = v["outputs"].as_array().cloned().unwrap_or_default();
+        if rows.len() >= at_least || start.elapsed() > DEADLINE {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewed_pull_request_reaches_github_once() {
+    waooaw_integrations::install_crypto_provider();
+    let (gh, base) = github().await;
+    let app = TestApp::start().await;
+    let acme = app.create_tenant("Riverside Health").await;
+    let vera = app.create_wowvision(&acme.id, "Vera").await;
+
+    // Connect: the token is accepted, never shown, and not in the database file in clear.
+    let put = |body: Value| app.client.put(app.url(&format!("/v1/tenants/{}/github", acme.id))).bearer_auth(ADMIN_TOKEN).json(&body);
+    let r = put(json!({"repository": "riverside/patient-portal", "token": TOKEN})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let shown = r.text().await.unwrap();
+    let (_, got) = app.get_json(&format!("/v1/tenants/{}/github", acme.id)).await;
+    assert_eq!((got["repository"].as_str(), got["token_set"].as_bool()), (Some("riverside/patient-portal"), Some(true)));
+    assert!(!shown.contains(TOKEN) && !got.to_string().contains(TOKEN), "the API never returns the token");
+    for bad in [
+        json!({"repository": "no-slash", "token": TOKEN}),
+        json!({"repository": "a/b", "token": "has space"}),
+        json!({"repository": "a/b"}),
+    ] {
+        assert_eq!(put(bad.clone()).send().await.unwrap().status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    upload(&app, &acme.id, &vera, "vision.toml", "text/plain", POLICY).await;
+    upload(&app, &acme.id, &vera, "pr-128.json", "application/json", PR).await;
+    let rows = outputs(&app, &acme.id, 2).await;
+    let issues = rows.iter().filter(|r| r["action"]["kind"] == "github_issue").count();
+    let comments = rows.iter().filter(|r| r["action"]["kind"] == "github_comment").count();
+    assert!(issues >= 3 && comments == 1, "one issue per violation and one comment: {rows:#?}");
+
+    let key = waooaw_integrations::secrets::MasterKey::from_hex(TEST_MASTER_KEY).unwrap();
+    let outputs_cfg = GithubOutputs { key: Arc::new(key), api_base: base.clone() };
+    let store = app.runtime.store().clone();
+    let sent = dispatch_due(&store, &outputs_cfg, chrono::Utc::now()).await;
+    assert_eq!(sent, issues + comments);
+    let posts = gh.posts.lock().unwrap().clone();
+    assert_eq!(posts.iter().filter(|(p, _)| p == "/repos/riverside/patient-portal/issues").count(), issues);
+    let comment = posts.iter().find(|(p, _)| p == "/repos/riverside/patient-portal/issues/128/comments").expect("PR comment");
+    assert!(comment.1["body"].as_str().unwrap().contains("<!-- waooaw:key=pr:128:"), "{}", comment.1);
+    let first_issue = posts.iter().find(|(p, _)| p.ends_with("/issues")).unwrap();
+    assert!(first_issue.1["labels"].as_array().unwrap().contains(&json!("waooaw")), "{}", first_issue.1);
+    let (_, v) = app.get_json(&format!("/v1/outputs?tenant_id={}", acme.id)).await;
+    assert!(
+        v["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "done" && r["url"].as_str().unwrap().starts_with("https://github.com/")),
+        "{v}"
+    );
+
+    // The same pull request reviewed again: the same keys, nothing new is sent.
+    upload(&app, &acme.id, &vera, "pr-128-again.json", "application/json", PR).await;
+    let start = Instant::now();
+    while app.runtime.wakes_in_flight() > 0 || start.elapsed() < std::time::Duration::from_millis(300) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(dispatch_due(&store, &outputs_cfg, chrono::Utc::now()).await, 0);
+    assert_eq!(gh.posts.lock().unwrap().len(), posts.len(), "a repeated finding is not filed again");
+
+    // Nowhere in the database file is the token in clear.
+    let bytes = std::fs::read(&app.db_path).unwrap();
+    let wal = std::fs::read(app.db_path.with_extension("db-wal")).unwrap_or_default();
+    for b in [&bytes, &wal] {
+        assert!(!b.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()), "the token is in the database file");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_cut_short_after_github_answered_is_adopted_not_repeated() {
+    waooaw_integrations::install_crypto_provider();
+    let (gh, base) = github().await;
+    let app = TestApp::start().await;
+    let acme = app.create_tenant("Riverside Health").await;
+    let vera = app.create_wowvision(&acme.id, "Vera").await;
+    let r = app
+        .client
+        .put(app.url(&format!("/v1/tenants/{}/github", acme.id)))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"repository": "riverside/patient-portal", "token": TOKEN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    upload(&app, &acme.id, &vera, "vision.toml", "text/plain", POLICY).await;
+    upload(&app, &acme.id, &vera, "pr-128.json", "application/json", PR).await;
+    let rows = outputs(&app, &acme.id, 2).await;
+    let store = app.runtime.store().clone();
+    let tenant: waooaw_domain::TenantId = acme.id.parse().unwrap();
+
+    // A previous dispatcher claimed every row and GitHub created them, then it died before
+    // recording the answers: the rows say one attempt, GitHub has the bodies with their markers.
+    for row in &rows {
+        let key = row["key"].as_str().unwrap();
+        let action: waooaw_domain::ExternalAction = serde_json::from_value(row["action"].clone()).unwrap();
+        match action {
+            waooaw_domain::ExternalAction::GithubIssue { title, body, labels } => {
+                let n = gh.issues.lock().unwrap().len() + 1;
+                gh.issues.lock().unwrap().push(json!({"number": n, "title": title, "body": body,
+                    "labels": labels.iter().map(|l| json!({"name": l})).collect::<Vec<_>>(),
+                    "html_url": format!("https://github.com/riverside/patient-portal/issues/{n}")}));
+            }
+            waooaw_domain::ExternalAction::GithubComment { number, body } => {
+                gh.comments.lock().unwrap().push(json!({"id": 9, "body": body,
+                    "html_url": format!("https://github.com/riverside/patient-portal/pull/{number}#issuecomment-9")}));
+            }
+        }
+        let claimed = waooaw_store::OutboxAttempt {
+            status: waooaw_domain::OutboxStatus::Pending,
+            attempts: 1,
+            last_error: None,
+            url: None,
+            next_attempt_at: chrono::Utc::now() - chrono::Duration::seconds(1),
+        };
+        store.update_outbox(tenant, key, &claimed).await.unwrap();
+    }
+    let key = waooaw_integrations::secrets::MasterKey::from_hex(TEST_MASTER_KEY).unwrap();
+    let cfg = GithubOutputs { key: Arc::new(key), api_base: base };
+    assert_eq!(dispatch_due(&store, &cfg, chrono::Utc::now()).await, rows.len());
+    assert!(gh.posts.lock().unwrap().is_empty(), "nothing was created a second time");
+    let (_, v) = app.get_json(&format!("/v1/outputs?tenant_id={}", acme.id)).await;
+    assert!(v["outputs"].as_array().unwrap().iter().all(|r| r["status"] == "done"), "{v}");
+}
