@@ -100,7 +100,7 @@ impl Engine {
         enforce_constraints(spec, &mut decision);
         decision.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         if decision.verdict == Verdict::Escalate
-            && let Err(e) = self.escalate(instance, &request, &decision).await
+            && let Err(e) = self.escalate(instance, &request, &mut decision).await
         {
             TierFallback { tenant_id: request.tenant_id, instance_id: request.instance_id, tier: "escalation", error: &e.to_string() }
                 .emit();
@@ -284,7 +284,9 @@ impl Engine {
         }
     }
 
-    async fn escalate(&self, instance: &Instance, request: &DecisionRequest, d: &Decision) -> Result<(), StoreError> {
+    /// Files the escalation; its id goes into the decision's `fields.escalation_id`, so the
+    /// agent can say where to answer it (a GitHub issue, a report).
+    async fn escalate(&self, instance: &Instance, request: &DecisionRequest, d: &mut Decision) -> Result<(), StoreError> {
         let e = Escalation {
             id: uuid::Uuid::now_v7(),
             tenant_id: request.tenant_id,
@@ -299,6 +301,11 @@ impl Engine {
             answered_at: None,
         };
         self.store.insert_escalation(&e).await?;
+        if let Value::Object(fields) = &mut d.fields {
+            fields.insert("escalation_id".into(), json!(e.id));
+        } else {
+            d.fields = json!({"escalation_id": e.id});
+        }
         EscalationRaised { tenant_id: e.tenant_id, instance_id: e.instance_id, escalation_id: e.id, question: &e.question }.emit();
         Ok(())
     }

@@ -217,7 +217,10 @@ pub async fn github_webhook(
                 types.push(ev.event_type.to_string());
                 ids.push(ev.id);
             }
-            Ok((StatusCode::ACCEPTED, Json(json!({"events": ids, "types": types}))))
+            // A reply on an issue WAOOAW opened for an escalation answers it.
+            let answered =
+                if gh_event == "issue_comment" { crate::github_replies::answer_from_comment(&s, tenant, &payload).await } else { None };
+            Ok((StatusCode::ACCEPTED, Json(json!({"events": ids, "types": types, "escalation": answered}))))
         }
     }
 }

@@ -153,7 +153,20 @@ pub async fn answer_escalation(
     if req.answered_by.trim().is_empty() {
         return Err(ApiError::new(Code::InvalidRequest, "answered_by must name who answered"));
     }
-    let engine = engine(&s)?;
+    let answer = HumanAnswer { verdict, text: req.text, answered_by: req.answered_by };
+    let (answered, event) = answer_and_resume(&s, tenant, id, answer).await?;
+    Ok((StatusCode::OK, Json(json!({"escalation": answered, "resume_event_id": event.id}))))
+}
+
+/// Records a human's answer (once; a second is a conflict), learns it, and wakes the instance
+/// with a `human.escalation` event carrying it. Shared by the API and GitHub comment replies.
+pub(crate) async fn answer_and_resume(
+    s: &AppState,
+    tenant: TenantId,
+    id: uuid::Uuid,
+    answer: HumanAnswer,
+) -> Result<(waooaw_domain::Escalation, waooaw_domain::Event), ApiError> {
+    let engine = engine(s)?;
     s.runtime.require_tenant(tenant).await?;
     let pending = s
         .runtime
@@ -161,8 +174,7 @@ pub async fn answer_escalation(
         .get_escalation(tenant, id)
         .await?
         .ok_or_else(|| ApiError::new(Code::EscalationNotFound, format!("escalation {id} not found in tenant {tenant}")))?;
-    let (_, spec) = instance_and_spec(&s, tenant, pending.instance_id).await?;
-    let answer = HumanAnswer { verdict, text: req.text, answered_by: req.answered_by };
+    let (_, spec) = instance_and_spec(s, tenant, pending.instance_id).await?;
     let answered = engine.answer_escalation(&spec, tenant, id, answer).await.map_err(|e| match e {
         waooaw_decisions::EngineError::EscalationNotFound(_) => {
             ApiError::new(Code::Conflict, format!("escalation {id} was already answered"))
@@ -181,7 +193,7 @@ pub async fn answer_escalation(
     );
     resume.target_instance = Some(answered.instance_id);
     let event = s.runtime.publish(resume).await?;
-    Ok((StatusCode::OK, Json(json!({"escalation": answered, "resume_event_id": event.id}))))
+    Ok((answered, event))
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@ pub mod error;
 mod extract;
 mod github_api;
 pub mod github_outbox;
+mod github_replies;
 mod outputs_api;
 mod status_page;
 pub mod webhook;

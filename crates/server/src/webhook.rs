@@ -132,6 +132,7 @@ pub fn map_delivery(tenant: TenantId, github_event: &str, payload: &Value) -> Re
                     "number": payload.pointer("/issue/number"), "action": action, "repository": repo,
                     "comment_id": comment.get("id"), "body": comment.get("body"), "author": comment.pointer("/user/login"),
                     "url": comment.get("html_url"), "is_pull_request": payload.pointer("/issue/pull_request").is_some(),
+                    "author_association": comment.get("author_association"), "issue_body": payload.pointer("/issue/body"),
                 }),
             )?;
             Ok(Mapped::Events(vec![e]))

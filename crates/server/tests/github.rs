@@ -225,3 +225,59 @@ async fn an_attempt_cut_short_after_github_answered_is_adopted_not_repeated() {
     let (_, v) = app.get_json(&format!("/v1/outputs?tenant_id={}", acme.id)).await;
     assert!(v["outputs"].as_array().unwrap().iter().all(|r| r["status"] == "done"), "{v}");
 }
+
+/// The fixture's `issue_comment` delivery, replying on `issue_body` with `comment` as `association`.
+fn reply(issue_body: &str, comment: &str, login: &str, association: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_str(include_str!("fixtures/issue_comment_created.json")).unwrap();
+    v["issue"]["body"] = json!(issue_body);
+    v["comment"]["body"] = json!(comment);
+    v["comment"]["user"]["login"] = json!(login);
+    v["comment"]["author_association"] = json!(association);
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layer_one_escalation_is_answered_by_a_member_s_reply_on_its_issue() {
+    let app = TestApp::start().await;
+    let acme = app.create_tenant("Riverside Health").await;
+    let vera = app.create_wowvision(&acme.id, "Vera").await;
+    upload(&app, &acme.id, &vera, "vision.toml", "text/plain", POLICY).await;
+    upload(&app, &acme.id, &vera, "pr-128.json", "application/json", PR).await;
+    let rows = outputs(&app, &acme.id, 2).await;
+    // The layer-1 issue says how to answer and names the escalation.
+    let layer1 = rows
+        .iter()
+        .filter_map(|r| r["action"]["body"].as_str())
+        .find(|b| b.contains("<!-- waooaw:escalation="))
+        .unwrap_or_else(|| panic!("no layer-1 issue names its escalation: {rows:#?}"))
+        .to_owned();
+    assert!(layer1.contains("Reply on this issue with `APPROVE`, `REJECT` or `MODIFY:"), "{layer1}");
+    let (_, pending) = app.get_json(&format!("/v1/escalations?tenant_id={}&status=pending", acme.id)).await;
+    let id = pending["escalations"][0]["id"].as_str().expect("a pending escalation").to_owned();
+    assert!(layer1.contains(&id), "the issue names escalation {id}");
+
+    // A drive-by commenter cannot answer it.
+    let r = app.github(&acme.id, &acme.secret, "issue_comment", &reply(&layer1, "APPROVE", "randomuser", "NONE")).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["escalation"]["answered"], false, "{v}");
+    // A comment that is not an answer is just an event.
+    let v: Value = app
+        .github(&acme.id, &acme.secret, "issue_comment", &reply(&layer1, "Why is this flagged?", "ana-lima", "MEMBER"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(v["escalation"].is_null(), "{v}");
+    // A member's APPROVE answers it, once.
+    let ok = reply(&layer1, "APPROVE: the founders signed off the new north star on Nov 20", "ana-lima", "MEMBER");
+    let v: Value = app.github(&acme.id, &acme.secret, "issue_comment", &ok).await.json().await.unwrap();
+    assert_eq!((v["escalation"]["answered"].as_bool(), v["escalation"]["by"].as_str()), (Some(true), Some("ana-lima")), "{v}");
+    let (_, e) = app.get_json(&format!("/v1/escalations?tenant_id={}&status=answered", acme.id)).await;
+    let answered = &e["escalations"][0];
+    assert_eq!((answered["id"].as_str(), answered["answer"]["verdict"].as_str()), (Some(id.as_str()), Some("approve")), "{e}");
+    assert_eq!(answered["answer"]["answered_by"], "@ana-lima on GitHub");
+    let v: Value =
+        app.github(&acme.id, &acme.secret, "issue_comment", &reply(&layer1, "REJECT", "founder", "OWNER")).await.json().await.unwrap();
+    assert_eq!(v["escalation"]["answered"], false, "the first answer stands: {v}");
+}

@@ -30,13 +30,21 @@ pub(super) fn load_policy(state: &mut Value, filename: &str, text: &str) -> NewD
 /// What to send to the customer's GitHub (when connected): one issue per distinct layer-1 or
 /// layer-2 violation, keyed by its fingerprint so the same problem is never filed twice, and the
 /// review as a comment on the pull request, keyed by its content so a repeat is not reposted.
-fn github_outputs(pr: &PullRequest, verdict: &policy::PrVerdict) -> Vec<OutboxItem> {
+fn github_outputs(pr: &PullRequest, verdict: &policy::PrVerdict, escalation: Option<&str>) -> Vec<OutboxItem> {
     let mut items = Vec::new();
     for v in verdict.violations.iter().filter(|v| v.layer.number() <= 2) {
         let key = format!("vision:{}", v.fingerprint.get(..24).unwrap_or(&v.fingerprint));
         let at = v.line.map_or_else(|| format!("`{}`", v.path), |l| format!("`{}` line {l}", v.path));
-        let answer =
-            if v.escalate { "\n\nThis is a layer-1 principle: a human decides. Answer on the pull request or in WAOOAW." } else { "" };
+        // A layer-1 issue is where the human answers: a reply starting APPROVE, REJECT or
+        // MODIFY: answers the escalation its marker names (see server::github_replies).
+        let answer = match (v.escalate, escalation) {
+            (true, Some(id)) => format!(
+                "\n\nThis is a layer-1 principle: a human decides. Reply on this issue with `APPROVE`, `REJECT` or \
+                 `MODIFY: <what to do instead>` (repository members only).\n\n<!-- waooaw:escalation={id} -->"
+            ),
+            (true, None) => "\n\nThis is a layer-1 principle: a human decides in WAOOAW.".to_owned(),
+            _ => String::new(),
+        };
         items.push(OutboxItem {
             key: key.clone(),
             action: ExternalAction::GithubIssue {
@@ -95,6 +103,7 @@ pub(super) async fn review(input: &WakeInput<'_>, state: &Value, pr: &PullReques
     };
     let verdict = policy::check_pull_request(&policy, pr);
     let mut body = verdict.comment_markdown.clone();
+    let mut escalation = None;
     if verdict.escalate {
         let request = DecisionRequest {
             tenant_id: input.instance.tenant_id,
@@ -107,6 +116,7 @@ pub(super) async fn review(input: &WakeInput<'_>, state: &Value, pr: &PullReques
         let decision = input.decider.make_decision(input.spec, input.instance, request).await;
         let who = if decision.verdict == Verdict::Escalate { "sent to a human" } else { "decided" };
         body.push_str(&format!("\n\n**Layer 1:** {who}: {}\n", decision.reason));
+        escalation = decision.fields.get("escalation_id").and_then(Value::as_str).map(str::to_owned);
     }
     let outcome = if verdict.escalate {
         "escalated"
@@ -116,5 +126,5 @@ pub(super) async fn review(input: &WakeInput<'_>, state: &Value, pr: &PullReques
         "changes requested"
     };
     let d = NewDeliverable { kind: "pr_review".into(), title: format!("PR #{} review: {outcome}", pr.number), body_markdown: body };
-    (d, github_outputs(pr, &verdict))
+    (d, github_outputs(pr, &verdict, escalation.as_deref()))
 }
