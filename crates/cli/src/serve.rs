@@ -88,7 +88,7 @@ pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
     // a key file made once in the data directory.
     let master = std::env::var("WAOOAW_MASTER_KEY").ok();
     let key = waooaw_integrations::secrets::MasterKey::load(master.as_deref(), &cfg.data_dir).context("the master key for secrets")?;
-    let github = waooaw_server::github_outbox::GithubOutputs { key: Arc::new(key), api_base: cfg.github_api.clone() };
+    let github = waooaw_server::github_outbox::GithubOutputs::new(key, cfg.github_api.clone(), &breakers);
     let _outbox = waooaw_server::github_outbox::spawn(store.clone(), github.clone());
     let state = waooaw_server::AppState {
         runtime: runtime.clone(),

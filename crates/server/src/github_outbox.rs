@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use waooaw_domain::{ExternalAction, OutboxRecord, OutboxStatus};
 use waooaw_integrations::github::{GithubClient, GithubError};
+use waooaw_integrations::resilience::{BreakerPolicy, BreakerRegistry, CircuitBreaker, Criticality};
 use waooaw_integrations::secrets::MasterKey;
 use waooaw_store::{DynStore, OutboxAttempt};
 
@@ -18,11 +19,22 @@ const CLAIM: i64 = 60;
 /// Label on every issue WAOOAW opens: how a retry finds its own issues.
 pub const LABEL: &str = "waooaw";
 
-/// What the dispatcher needs: the key that unseals tokens and GitHub's API base URL.
+/// What the dispatcher needs: the key that unseals tokens, GitHub's API base URL, and the
+/// circuit breaker of GitHub (while it is open, rows wait instead of hammering GitHub).
 #[derive(Clone)]
 pub struct GithubOutputs {
     pub key: Arc<MasterKey>,
     pub api_base: String,
+    pub breaker: Arc<CircuitBreaker>,
+}
+
+impl GithubOutputs {
+    /// With GitHub's breaker registered in `breakers` (shown by `/readyz`; not critical:
+    /// outputs wait in the outbox while GitHub is down).
+    pub fn new(key: MasterKey, api_base: impl Into<String>, breakers: &BreakerRegistry) -> Self {
+        let breaker = breakers.breaker("github", BreakerPolicy::default(), Criticality::Degradable);
+        Self { key: Arc::new(key), api_base: api_base.into(), breaker }
+    }
 }
 
 fn backoff(attempts: i32) -> Duration {
@@ -99,6 +111,17 @@ async fn send(store: &DynStore, outputs: &GithubOutputs, row: &OutboxRecord, now
             return false;
         }
     };
+    let Ok(permit) = outputs.breaker.allow() else {
+        let wait = OutboxAttempt {
+            status: OutboxStatus::Pending,
+            attempts: row.attempts,
+            last_error: Some("GitHub's circuit breaker is open; waiting for it to recover".into()),
+            url: None,
+            next_attempt_at: now + Duration::seconds(30),
+        };
+        record(store, row, wait).await;
+        return false;
+    };
     // Claim: counted before the call, so a crash after it leaves a trace the next try honours.
     let claim = OutboxAttempt {
         status: OutboxStatus::Pending,
@@ -109,6 +132,8 @@ async fn send(store: &DynStore, outputs: &GithubOutputs, row: &OutboxRecord, now
     };
     record(store, row, claim).await;
     let result = deliver(&client, row).await;
+    // Only GitHub being unreachable or failing counts against it, not a request it refused.
+    permit.record(matches!(&result, Err(e) if e.is_retryable()));
     match result {
         Ok(url) => {
             record(

@@ -133,10 +133,12 @@ async fn a_reviewed_pull_request_reaches_github_once() {
     assert!(issues >= 3 && comments == 1, "one issue per violation and one comment: {rows:#?}");
 
     let key = waooaw_integrations::secrets::MasterKey::from_hex(TEST_MASTER_KEY).unwrap();
-    let outputs_cfg = GithubOutputs { key: Arc::new(key), api_base: base.clone() };
+    let outputs_cfg = GithubOutputs::new(key, base.clone(), &app.breakers);
     let store = app.runtime.store().clone();
     let sent = dispatch_due(&store, &outputs_cfg, chrono::Utc::now()).await;
     assert_eq!(sent, issues + comments);
+    let breaker = app.breakers.get("github").expect("GitHub's breaker is registered");
+    assert_eq!(breaker.state().as_str(), "closed");
     let posts = gh.posts.lock().unwrap().clone();
     assert_eq!(posts.iter().filter(|(p, _)| p == "/repos/riverside/patient-portal/issues").count(), issues);
     let comment = posts.iter().find(|(p, _)| p == "/repos/riverside/patient-portal/issues/128/comments").expect("PR comment");
@@ -219,7 +221,7 @@ async fn an_attempt_cut_short_after_github_answered_is_adopted_not_repeated() {
         store.update_outbox(tenant, key, &claimed).await.unwrap();
     }
     let key = waooaw_integrations::secrets::MasterKey::from_hex(TEST_MASTER_KEY).unwrap();
-    let cfg = GithubOutputs { key: Arc::new(key), api_base: base };
+    let cfg = GithubOutputs::new(key, base, &app.breakers);
     assert_eq!(dispatch_due(&store, &cfg, chrono::Utc::now()).await, rows.len());
     assert!(gh.posts.lock().unwrap().is_empty(), "nothing was created a second time");
     let (_, v) = app.get_json(&format!("/v1/outputs?tenant_id={}", acme.id)).await;

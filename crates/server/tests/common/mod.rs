@@ -103,10 +103,11 @@ impl TestApp {
             started_at: Utc::now(),
             engine: Some(engine),
             breakers: breakers.clone(),
-            github: Some(waooaw_server::github_outbox::GithubOutputs {
-                key: Arc::new(waooaw_integrations::secrets::MasterKey::from_hex(TEST_MASTER_KEY).expect("key")),
-                api_base: "http://127.0.0.1:9".into(),
-            }),
+            github: Some(waooaw_server::github_outbox::GithubOutputs::new(
+                waooaw_integrations::secrets::MasterKey::from_hex(TEST_MASTER_KEY).expect("key"),
+                "http://127.0.0.1:9",
+                &breakers,
+            )),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
