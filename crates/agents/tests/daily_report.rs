@@ -55,4 +55,23 @@ async fn the_daily_report_lists_inputs_decisions_by_tier_cost_and_escalations() 
     assert!(md.contains("| total | 52 | 0.0134 |"), "{md}");
     assert!(md.contains("1 escalation(s) wait for a human"), "{md}");
     assert_eq!(out.state["since_report"], 0, "the count restarts after a report");
+    assert!(out.outbox.is_empty(), "not posted to GitHub unless the spec asks");
+
+    // With `report_to_github`, the same report also goes to the outbox as a GitHub issue, keyed
+    // by instance and day so a second tick that day does not post it twice.
+    let mut posting = spec.as_ref().clone();
+    posting.settings["report_to_github"] = json!(true);
+    let input = WakeInput { spec: &posting, ..input };
+    let out = work.run(&input).await.expect("report");
+    assert_eq!(out.outbox.len(), 1);
+    let item = &out.outbox[0];
+    assert_eq!(item.key, format!("report:{}:{}", instance.id, tick.timestamp.date_naive()));
+    match &item.action {
+        waooaw_domain::ExternalAction::GithubIssue { title, body, labels } => {
+            assert!(title.starts_with("Daily report: Ava (Account Executive)"), "{title}");
+            assert!(body.contains("| total | 52 | 0.0134 |") && body.contains(&format!("<!-- waooaw:key={} -->", item.key)));
+            assert_eq!(labels, &["waooaw", "daily-report"]);
+        }
+        other => panic!("{other:?}"),
+    }
 }
