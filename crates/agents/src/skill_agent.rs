@@ -23,17 +23,47 @@ pub struct Document<'a> {
 
 pub type SkillFn = fn(&Document<'_>) -> Result<SkillOutput, SkillError>;
 
-/// What a skill hands back: its deliverable, and the text it wants written into it.
+/// What a skill hands back: its deliverable, the text it wants written into it, and work to
+/// hand to another agent of the tenant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SkillOutput {
     pub deliverable: NewDeliverable,
     pub drafts: Vec<crate::drafts::DraftJob>,
+    pub handoffs: Vec<Handoff>,
+}
+
+/// A document for the tenant's agent of specialization `to`, which reads it as an upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handoff {
+    pub to: &'static str,
+    pub action: &'static str,
+    pub filename: String,
+    pub content_type: &'static str,
+    pub content: String,
 }
 
 impl From<NewDeliverable> for SkillOutput {
     fn from(deliverable: NewDeliverable) -> Self {
-        Self { deliverable, drafts: Vec::new() }
+        Self { deliverable, drafts: Vec::new(), handoffs: Vec::new() }
     }
+}
+
+/// The outbox rows of a wake's handoffs: keyed by instance, event and recipient (a repeated
+/// wake hands over once), continuing the event's correlation.
+fn handoff_items(input: &WakeInput<'_>, handoffs: Vec<Handoff>) -> Vec<waooaw_domain::OutboxItem> {
+    handoffs
+        .into_iter()
+        .map(|h| waooaw_domain::OutboxItem {
+            key: format!("{}{}:{}:{}", waooaw_domain::HANDOFF_KEY_PREFIX, input.instance.id, input.event.id, h.to),
+            action: waooaw_domain::ExternalAction::Handoff {
+                to: h.to.to_owned(),
+                action: h.action.to_owned(),
+                package: json!({"filename": h.filename, "content_type": h.content_type, "content": h.content}),
+                cause: Some(input.event.id.0),
+                correlation: Some(input.event.correlation_id.0),
+            },
+        })
+        .collect()
 }
 
 pub struct SkillAgent {
@@ -55,11 +85,12 @@ impl WorkFn for SkillAgent {
         };
         let event = input.event;
         match event.event_type.as_str() {
-            "input.received" => {
-                let p = &event.payload;
+            // An upload, or a document another agent handed over (same fields, in `package`).
+            "input.received" | "agent.handoff" => {
+                let p = if event.event_type.as_str() == "agent.handoff" { &event.payload["package"] } else { &event.payload };
                 let text = |k: &str| p.get(k).and_then(Value::as_str);
                 let (Some(filename), Some(content_type), Some(content)) = (text("filename"), text("content_type"), text("content")) else {
-                    return Err(WorkError::Permanent("input.received needs `filename`, `content_type` and `content` strings".into()));
+                    return Err(WorkError::Permanent("a document needs `filename`, `content_type` and `content` strings".into()));
                 };
                 let doc = Document {
                     filename,
@@ -69,15 +100,17 @@ impl WorkFn for SkillAgent {
                     now: event.timestamp,
                     settings: &input.spec.settings,
                 };
+                let mut outbox = Vec::new();
                 let deliverable = if !self.accepts.contains(&content_type) {
                     rejected(filename, &format!("{} reads {}, not {content_type}", input.spec.name, self.accepts.join(", ")))
                 } else {
                     match (self.skill)(&doc) {
-                        Ok(SkillOutput { mut deliverable, drafts }) => {
+                        Ok(SkillOutput { mut deliverable, drafts, handoffs }) => {
                             if !drafts.is_empty() {
                                 crate::drafts::fill(input.decider, input.spec, input.instance, &mut deliverable.body_markdown, drafts)
                                     .await;
                             }
+                            outbox = handoff_items(input, handoffs);
                             deliverable
                         }
                         Err(e) => rejected(filename, &e.to_string()),
@@ -91,7 +124,7 @@ impl WorkFn for SkillAgent {
                     json!({"filename": filename, "kind": deliverable.kind, "title": deliverable.title, "at": event.timestamp}),
                 );
                 let summary = format!("{}: {}", if ok { "delivered" } else { "could not use the input" }, deliverable.title);
-                Ok(WorkOutput::new(state, summary).with_deliverable(deliverable))
+                Ok(WorkOutput::new(state, summary).with_deliverable(deliverable).with_outbox(outbox))
             }
             "schedule.tick" => {
                 let since = state.get("since_report").and_then(Value::as_u64).unwrap_or(0);

@@ -27,7 +27,7 @@ pub use event::{Event, EventError, EventStatus, EventType, NewEvent, Priority};
 pub use ids::{EventId, IdError, InstanceId, TenantId};
 pub use instance::{Instance, InstanceStatus, LifecycleAction, Personality, TransitionError, WorkContext};
 pub use memory::{DecisionRecord, Memory, SummaryGroup, TierSummaryRow};
-pub use outbox::{ExternalAction, OutboxItem, OutboxRecord, OutboxStatus};
+pub use outbox::{ExternalAction, HANDOFF_KEY_PREFIX, OutboxItem, OutboxRecord, OutboxStatus};
 pub use pattern::{Pattern, PatternError, SubscriptionIndex};
 pub use rules::{Condition, Rule, RuleMatch, RuleSet};
 pub use spec::{Budget, Constraint, ConstraintResponse, Marketplace, SpecError, SpecType, Specialization, Vertical, WakeFilter};

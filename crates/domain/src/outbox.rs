@@ -21,7 +21,20 @@ pub enum ExternalAction {
         number: u64,
         body: String,
     },
+    /// Work handed to the tenant's instance of specialization `to` (the runtime delivers it as
+    /// an `agent.handoff` event; a paused recipient gets it on resume). Keys start `handoff:`.
+    Handoff {
+        to: String,
+        action: String,
+        package: serde_json::Value,
+        /// The event the work came from: the handoff continues its correlation (and trace).
+        cause: Option<uuid::Uuid>,
+        correlation: Option<uuid::Uuid>,
+    },
 }
+
+/// The prefix of every handoff's outbox key (how dispatchers tell their rows apart).
+pub const HANDOFF_KEY_PREFIX: &str = "handoff:";
 
 /// What a wake asks to be done.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

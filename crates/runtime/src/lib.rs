@@ -13,6 +13,7 @@
 pub mod catalog;
 mod commit;
 mod dispatch;
+mod handoff;
 mod ingest;
 pub mod observe;
 mod registry;

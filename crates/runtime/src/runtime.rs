@@ -150,14 +150,15 @@ impl Runtime {
             })
         };
         let recovery = tokio::spawn(recover_loop(shared.clone(), stop_rx.clone()));
-        let scheduler = tokio::spawn(crate::schedule::run(shared.clone(), stop_rx));
+        let scheduler = tokio::spawn(crate::schedule::run(shared.clone(), stop_rx.clone()));
+        let handoffs = tokio::spawn(crate::handoff::run(shared.clone(), stop_rx));
         let rt = Arc::new(Self {
             shared,
             ingest,
             dispatcher,
             known_tenants: RwLock::new(HashSet::new()),
             stop,
-            tasks: std::sync::Mutex::new(vec![consumer, recovery, scheduler, ingest_task, finisher_task, committer_task]),
+            tasks: std::sync::Mutex::new(vec![consumer, recovery, scheduler, handoffs, ingest_task, finisher_task, committer_task]),
         });
         // A resume that a crash cut short left deferred deliveries on an awake instance.
         for (tenant, id) in rt.shared.store.awake_with_deferred().await? {

@@ -43,7 +43,7 @@ fn backoff(attempts: i32) -> Duration {
 
 /// Sends the rows due at `now`; returns how many were done.
 pub async fn dispatch_due(store: &DynStore, outputs: &GithubOutputs, now: DateTime<Utc>) -> usize {
-    let rows = match store.due_outbox(now, 50).await {
+    let rows = match store.due_outbox(now, 50, false).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "outbox: cannot read due rows");
@@ -171,6 +171,8 @@ async fn deliver(client: &GithubClient, row: &OutboxRecord) -> Result<String, Gi
             }
             Ok(client.comment(*number, body).await?.url)
         }
+        // Never selected here (the runtime sends them); refused rather than guessed at.
+        ExternalAction::Handoff { .. } => Err(GithubError::Config("a handoff is not a GitHub action".into())),
     }
 }
 

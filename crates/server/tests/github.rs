@@ -210,6 +210,7 @@ async fn an_attempt_cut_short_after_github_answered_is_adopted_not_repeated() {
                 gh.comments.lock().unwrap().push(json!({"id": 9, "body": body,
                     "html_url": format!("https://github.com/riverside/patient-portal/pull/{number}#issuecomment-9")}));
             }
+            other => panic!("WowVision hands nothing over: {other:?}"),
         }
         let claimed = waooaw_store::OutboxAttempt {
             status: waooaw_domain::OutboxStatus::Pending,

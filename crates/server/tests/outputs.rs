@@ -236,7 +236,7 @@ async fn crm_and_lead_generation_agents_deliver_from_their_exports() {
     // Nobody can be contacted at an address that is not one, whatever the title.
     assert_eq!(table_row(md, "marek.kowalski(at)tidewell.io")[1], "no", "{md}");
     assert!(md.contains("`marek.kowalski(at)tidewell.io` is not a valid email address"), "{md}");
-    assert!(md.contains("3 qualified lead(s) are ready for the SDR."), "{md}");
+    assert!(md.contains("3 qualified lead(s) handed to the SDR."), "{md}");
     // Each instance got only its own upload.
     assert_eq!(deliverables(&app, tenant, &crm).await.len(), 1);
     assert_eq!(deliverables(&app, tenant, &leads).await.len(), 1);
@@ -310,7 +310,7 @@ async fn inputs_an_agent_cannot_use_become_input_rejected_deliverables() {
     let page = upload_ok(&app, tenant, &ae, "pricing.html", "text/html", fixture("outputs/fell_runner_trail_shoe.html")).await;
     let d = delivered(&app, tenant, &ae, page["event_id"].as_str().unwrap()).await;
     assert_eq!(d["kind"], "input_rejected", "{d}");
-    assert!(markdown(&d).contains("Account Executive reads text/csv, not text/html"), "{}", markdown(&d));
+    assert!(markdown(&d).contains("Account Executive reads text/csv, application/json, not text/html"), "{}", markdown(&d));
 
     // A deals export without its owner column: the agent names the column and its aliases.
     let no_owner = upload_ok(&app, tenant, &ae, "deals-no-owner.csv", "text/csv", fixture("outputs/deals_without_owner.csv")).await;

@@ -37,8 +37,9 @@ pub trait OutputStore: Send + Sync {
     async fn get_github_connection(&self, tenant: TenantId) -> StoreResult<Option<GithubConnection>>;
     /// Returns whether there was one.
     async fn delete_github_connection(&self, tenant: TenantId) -> StoreResult<bool>;
-    /// Pending rows due at `now`, every tenant's, oldest first (the dispatcher's view).
-    async fn due_outbox(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxRecord>>;
+    /// Pending rows due at `now`, every tenant's, oldest first: the handoffs (keys starting
+    /// `handoff:`, sent by the runtime) or the others (sent to GitHub).
+    async fn due_outbox(&self, now: DateTime<Utc>, limit: i64, handoffs: bool) -> StoreResult<Vec<OutboxRecord>>;
     /// Records an attempt's outcome.
     async fn update_outbox(&self, tenant: TenantId, key: &str, attempt: &OutboxAttempt) -> StoreResult<()>;
     /// A tenant's rows, newest first.
@@ -156,9 +157,11 @@ macro_rules! output_store_impl {
                     Ok(done.rows_affected() > 0)
                 }
 
-                async fn due_outbox(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<OutboxRecord>> {
+                async fn due_outbox(&self, now: DateTime<Utc>, limit: i64, handoffs: bool) -> StoreResult<Vec<OutboxRecord>> {
+                    let kind = if handoffs { "LIKE" } else { "NOT LIKE" };
                     let sql = format!(
-                        "SELECT {COLS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
+                        "SELECT {COLS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND key {kind} 'handoff:%' \
+                         ORDER BY next_attempt_at LIMIT $2"
                     );
                     sqlx::query(&sql).bind(enc_ts(now)).bind(limit).fetch_all(&self.pool).await?.iter().map(record).collect()
                 }

@@ -726,8 +726,9 @@ async fn outbox_items_are_saved_with_their_wake_once_per_key(store: DynStore) {
     keys.sort_unstable();
     assert_eq!(keys, ["pr:42:abc", "vision:77ab", "vision:9f2c"]);
     assert!(listed.iter().all(|o| o.status == OutboxStatus::Pending && o.attempts == 0 && o.instance_id == vera.id));
-    let due = store.due_outbox(now() + Duration::seconds(1), 10).await.unwrap();
+    let due = store.due_outbox(now() + Duration::seconds(1), 10, false).await.unwrap();
     assert_eq!(due.len(), 3);
+    assert!(store.due_outbox(now() + Duration::seconds(1), 10, true).await.unwrap().is_empty(), "no handoff among them");
     let url = "https://github.com/acme-health/vision-docs/issues/7";
     let attempt = |status, error: Option<&str>, url: Option<&str>, next| waooaw_store::OutboxAttempt {
         status,
@@ -739,7 +740,7 @@ async fn outbox_items_are_saved_with_their_wake_once_per_key(store: DynStore) {
     store.update_outbox(acme.id, "vision:9f2c", &attempt(OutboxStatus::Done, None, Some(url), now())).await.unwrap();
     let later = attempt(OutboxStatus::Pending, Some("GitHub could not be reached"), None, now() + Duration::minutes(5));
     store.update_outbox(acme.id, "pr:42:abc", &later).await.unwrap();
-    let due = store.due_outbox(now() + Duration::seconds(1), 10).await.unwrap();
+    let due = store.due_outbox(now() + Duration::seconds(1), 10, false).await.unwrap();
     assert_eq!(due.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["vision:77ab"], "done and backed-off rows are not due");
     let done_row = store.list_outbox(acme.id, 10).await.unwrap().into_iter().find(|o| o.key == "vision:9f2c").unwrap();
     assert_eq!((done_row.status, done_row.url.as_deref()), (OutboxStatus::Done, Some(url)));

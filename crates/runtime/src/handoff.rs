@@ -1,0 +1,89 @@
+//! Handoffs: work one agent hands to another, through the bus, never point to point. A wake
+//! that hands work over writes an outbox row (`ExternalAction::Handoff`, saved with its commit);
+//! this task turns each due row into an `agent.handoff` event targeted at the tenant's instance
+//! of the named specialization (an awake one first, the least busy), stored and published like
+//! any event. The event id is derived from the row's key, so a row sent twice (a crash between
+//! the publish and the record) is one event: the store keeps the first.
+
+use crate::observe::{InfrastructureError, InternalEvent};
+use crate::runtime::Shared;
+use chrono::Utc;
+use sha2::Digest;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use waooaw_bus::BusMessage;
+use waooaw_domain::{EventId, EventType, ExternalAction, InstanceStatus, NewEvent, OutboxRecord, OutboxStatus};
+use waooaw_store::{OutboxAttempt, StoreError};
+
+const POLL: Duration = Duration::from_millis(100);
+
+pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        if let Err(e) = send_due(&shared).await {
+            InfrastructureError { during: "handoff", error: &e }.emit();
+        }
+    }
+}
+
+/// The event id of a handoff row: the same row always gives the same id.
+pub(crate) fn event_id(row: &OutboxRecord) -> EventId {
+    let digest = sha2::Sha256::new().chain_update(row.tenant_id.0.as_bytes()).chain_update(row.key.as_bytes()).finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    EventId(uuid::Uuid::new_v8(bytes))
+}
+
+async fn send_due(shared: &Shared) -> Result<(), StoreError> {
+    let now = Utc::now();
+    for row in shared.store.due_outbox(now, 100, true).await? {
+        let ExternalAction::Handoff { to, action, package, cause, correlation } = &row.action else { continue };
+        let instances = shared.store.list_instances(row.tenant_id).await?;
+        let recipient = instances
+            .iter()
+            .filter(|i| i.specialization_id == *to && i.status != InstanceStatus::Retired)
+            .min_by_key(|i| (!i.status.is_awake(), i.wake_count));
+        let Some(recipient) = recipient else {
+            let wait = OutboxAttempt {
+                status: OutboxStatus::Pending,
+                attempts: row.attempts + 1,
+                last_error: Some(format!("no `{to}` is hired in this tenant; waiting for one")),
+                url: None,
+                next_attempt_at: now + chrono::Duration::seconds(30),
+            };
+            shared.store.update_outbox(row.tenant_id, &row.key, &wait).await?;
+            continue;
+        };
+        let payload = serde_json::json!({"action": action, "package": package, "from_instance": row.instance_id, "handoff": row.key});
+        let ty = EventType::parse("agent.handoff").map_err(|e| StoreError::Corrupt { table: "outbox", reason: e.to_string() })?;
+        let mut new = NewEvent::new(ty, "agent", row.tenant_id, payload);
+        new.target_instance = Some(recipient.id);
+        new.parent_id = cause.map(EventId);
+        new.correlation_id = correlation.map(EventId);
+        let mut event = new.into_event(now).map_err(|e| StoreError::Corrupt { table: "outbox", reason: e.to_string() })?;
+        event.id = event_id(&row);
+        shared.store.insert_events(std::slice::from_ref(&event)).await?;
+        crate::trace::event_accepted(&event);
+        if let Err(e) = shared.bus.publish(&BusMessage { event: event.clone(), only_instance: None }).await {
+            // Stored: the recovery sweep publishes what the bus did not take.
+            InfrastructureError { during: "handoff publish", error: &e }.emit();
+        }
+        let done = OutboxAttempt {
+            status: OutboxStatus::Done,
+            attempts: row.attempts + 1,
+            last_error: None,
+            url: Some(format!("instance:{}/event:{}", recipient.id, event.id)),
+            next_attempt_at: now,
+        };
+        shared.store.update_outbox(row.tenant_id, &row.key, &done).await?;
+        tracing::info!(tenant_id = %row.tenant_id, from = %row.instance_id, to = %recipient.id, specialization = to, action,
+            event_id = %event.id, "work handed over");
+        metrics::counter!("waooaw_handoffs_total", "to" => to.clone()).increment(1);
+    }
+    Ok(())
+}

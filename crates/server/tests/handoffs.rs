@@ -1,0 +1,91 @@
+//! A chain through the bus: Lead Generation qualifies an export and hands the qualified leads to
+//! the tenant's SDR, whose scored leads go to the Account Executive as follow-up tasks. Each
+//! handoff is an outbox row saved with the wake that decided it, delivered as a targeted
+//! `agent.handoff` event in the same correlation; another tenant's agents see nothing of it.
+
+mod common;
+
+use common::{DEADLINE, TestApp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Instant;
+
+const LEADS: &str = include_str!("../../agents/tests/fixtures/csv/leads.csv");
+
+async fn hire(app: &TestApp, tenant: &str, spec: &str, name: &str) -> String {
+    let r = app.post_json("/v1/instances", &json!({"tenant_id": tenant, "specialization_id": spec, "name": name})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+async fn deliverable_of_kind(app: &TestApp, tenant: &str, instance: &str, kind: &str) -> Option<Value> {
+    let start = Instant::now();
+    while start.elapsed() < DEADLINE {
+        let (_, v) = app.get_json(&format!("/v1/instances/{instance}/deliverables?tenant_id={tenant}")).await;
+        if let Some(d) = v["deliverables"].as_array().and_then(|l| l.iter().find(|d| d["kind"] == kind)) {
+            return Some(d.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qualified_leads_become_scored_leads_become_follow_up_tasks() {
+    let app = TestApp::start().await;
+    let acme = app.create_tenant("Ledgerly").await;
+    let globex = app.create_tenant("Globex").await;
+    let lena = hire(&app, &acme.id, "lead-generation", "Lena").await;
+    let sam = hire(&app, &acme.id, "sdr-b2b-saas", "Sam").await;
+    let ava = hire(&app, &acme.id, "account-executive", "Ava").await;
+    let other_sdr = hire(&app, &globex.id, "sdr-b2b-saas", "Gus").await;
+
+    let r = app
+        .post(&format!("/v1/instances/{lena}/inputs"))
+        .query(&[("tenant_id", acme.id.as_str()), ("filename", "inbound-week-47.csv")])
+        .header("content-type", "text/csv")
+        .body(LEADS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let upload: Value = r.json().await.unwrap();
+    let (_, first) = app.get_json(&format!("/v1/events/{}?tenant_id={}", upload["event_id"].as_str().unwrap(), acme.id)).await;
+
+    let qualified = deliverable_of_kind(&app, &acme.id, &lena, "qualified_leads").await.expect("lead generation delivered");
+    assert!(qualified["body_markdown"].as_str().unwrap().contains("qualified lead(s) handed to the SDR"), "{qualified}");
+    let scored = deliverable_of_kind(&app, &acme.id, &sam, "scored_leads_outreach").await.expect("the SDR scored the handed leads");
+    assert!(scored["title"].as_str().unwrap().contains("qualified-inbound-week-47.csv"), "{scored}");
+    let tasks = deliverable_of_kind(&app, &acme.id, &ava, "lead_follow_ups").await.expect("the AE got follow-up tasks");
+    let md = tasks["body_markdown"].as_str().unwrap();
+    assert!(md.contains("Dana Reyes <dana.reyes@ledgerly.com>") && md.contains("Discovery call"), "{md}");
+    // 19 of the export's 20 leads qualify; only those reach the AE.
+    assert!(md.starts_with("# Follow-up tasks from the SDR: 19 lead(s)"), "{md}");
+    let unqualified = qualified["body_markdown"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with('|') && l.contains("| no |"))
+        .expect("one unqualified lead")
+        .to_owned();
+    let email = unqualified.trim_end_matches(" |").rsplit("| ").next().unwrap().trim().to_owned();
+    assert!(email.contains('@') && !md.contains(&email), "{email} is not handed on: {md}");
+
+    // Both handoffs are recorded, done, and the chain stays in the upload's correlation.
+    let (_, out) = app.get_json(&format!("/v1/outputs?tenant_id={}", acme.id)).await;
+    let handoffs: Vec<&Value> = out["outputs"].as_array().unwrap().iter().filter(|o| o["action"]["kind"] == "handoff").collect();
+    assert_eq!(handoffs.len(), 2, "{out}");
+    assert!(handoffs.iter().all(|h| h["status"] == "done"), "{out}");
+    let to_ae = handoffs.iter().find(|h| h["action"]["to"] == "account-executive").unwrap();
+    let event_id = to_ae["url"].as_str().unwrap().rsplit("event:").next().unwrap().to_owned();
+    let (_, ev) = app.get_json(&format!("/v1/events/{event_id}?tenant_id={}", acme.id)).await;
+    let ev = &ev["event"];
+    assert_eq!(ev["type"], "agent.handoff", "{ev}");
+    assert_eq!(ev["correlation_id"], first["event"]["correlation_id"], "the chain keeps the upload's correlation: {ev}");
+    assert_eq!(ev["target_instance"], json!(ava));
+    assert!(ev["parent_id"].is_string(), "a handoff names the event it came from: {ev}");
+
+    // The other tenant's SDR was never woken.
+    let (_, v) = app.get_json(&format!("/v1/instances/{other_sdr}/deliverables?tenant_id={}", globex.id)).await;
+    assert!(v["deliverables"].as_array().unwrap().is_empty(), "{v}");
+}
