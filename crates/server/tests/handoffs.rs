@@ -32,13 +32,25 @@ async fn deliverable_of_kind(app: &TestApp, tenant: &str, instance: &str, kind: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qualified_leads_become_scored_leads_become_follow_up_tasks() {
-    let app = TestApp::start().await;
+    chain(&TestApp::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_runs_the_same_on_postgres_and_redis() {
+    let Some((store, _)) = waooaw_testkit::pg_store("server::handoffs").await else { return };
+    let stream = waooaw_testkit::unique_stream();
+    let Some(bus) = waooaw_testkit::redis_bus("server::handoffs", &stream).await else { return };
+    chain(&TestApp::start_on(store, bus).await).await;
+    waooaw_testkit::drop_stream(&stream).await;
+}
+
+async fn chain(app: &TestApp) {
     let acme = app.create_tenant("Ledgerly").await;
     let globex = app.create_tenant("Globex").await;
-    let lena = hire(&app, &acme.id, "lead-generation", "Lena").await;
-    let sam = hire(&app, &acme.id, "sdr-b2b-saas", "Sam").await;
-    let ava = hire(&app, &acme.id, "account-executive", "Ava").await;
-    let other_sdr = hire(&app, &globex.id, "sdr-b2b-saas", "Gus").await;
+    let lena = hire(app, &acme.id, "lead-generation", "Lena").await;
+    let sam = hire(app, &acme.id, "sdr-b2b-saas", "Sam").await;
+    let ava = hire(app, &acme.id, "account-executive", "Ava").await;
+    let other_sdr = hire(app, &globex.id, "sdr-b2b-saas", "Gus").await;
 
     let r = app
         .post(&format!("/v1/instances/{lena}/inputs"))
@@ -52,11 +64,11 @@ async fn qualified_leads_become_scored_leads_become_follow_up_tasks() {
     let upload: Value = r.json().await.unwrap();
     let (_, first) = app.get_json(&format!("/v1/events/{}?tenant_id={}", upload["event_id"].as_str().unwrap(), acme.id)).await;
 
-    let qualified = deliverable_of_kind(&app, &acme.id, &lena, "qualified_leads").await.expect("lead generation delivered");
+    let qualified = deliverable_of_kind(app, &acme.id, &lena, "qualified_leads").await.expect("lead generation delivered");
     assert!(qualified["body_markdown"].as_str().unwrap().contains("qualified lead(s) handed to the SDR"), "{qualified}");
-    let scored = deliverable_of_kind(&app, &acme.id, &sam, "scored_leads_outreach").await.expect("the SDR scored the handed leads");
+    let scored = deliverable_of_kind(app, &acme.id, &sam, "scored_leads_outreach").await.expect("the SDR scored the handed leads");
     assert!(scored["title"].as_str().unwrap().contains("qualified-inbound-week-47.csv"), "{scored}");
-    let tasks = deliverable_of_kind(&app, &acme.id, &ava, "lead_follow_ups").await.expect("the AE got follow-up tasks");
+    let tasks = deliverable_of_kind(app, &acme.id, &ava, "lead_follow_ups").await.expect("the AE got follow-up tasks");
     let md = tasks["body_markdown"].as_str().unwrap();
     assert!(md.contains("Dana Reyes <dana.reyes@ledgerly.com>") && md.contains("Discovery call"), "{md}");
     // 19 of the export's 20 leads qualify; only those reach the AE.

@@ -76,10 +76,30 @@ impl TestApp {
     }
 
     async fn start_with_tier(llm: Option<waooaw_decisions::LlmTier>, breakers: BreakerRegistry) -> Self {
+        Self::start_full(llm, breakers, None).await
+    }
+
+    /// On a given store and bus (PostgreSQL and Redis, say) instead of SQLite and in-process.
+    pub async fn start_on(store: waooaw_store::DynStore, bus: waooaw_bus::DynBus) -> Self {
+        Self::start_full(None, BreakerRegistry::new(), Some((store, bus))).await
+    }
+
+    async fn start_full(
+        llm: Option<waooaw_decisions::LlmTier>,
+        breakers: BreakerRegistry,
+        deployment: Option<(waooaw_store::DynStore, waooaw_bus::DynBus)>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.expect("open the SQLite store");
-        store.migrate().await.expect("migrate");
-        let bus: waooaw_bus::DynBus = Arc::new(waooaw_bus::InProcessBus::new());
+        let (store, bus) = match deployment {
+            Some(d) => d,
+            None => {
+                let store =
+                    waooaw_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.expect("open the SQLite store");
+                store.migrate().await.expect("migrate");
+                let bus: waooaw_bus::DynBus = Arc::new(waooaw_bus::InProcessBus::new());
+                (store, bus)
+            }
+        };
         let work = waooaw_agents::registry();
         let catalog_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
         let catalog = Catalog::load_dir(&catalog_dir, &work.names()).expect("load the catalog");
