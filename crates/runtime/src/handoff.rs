@@ -16,13 +16,16 @@ use waooaw_bus::BusMessage;
 use waooaw_domain::{EventId, EventType, ExternalAction, InstanceStatus, NewEvent, OutboxRecord, OutboxStatus};
 use waooaw_store::{OutboxAttempt, StoreError};
 
-const POLL: Duration = Duration::from_millis(100);
+/// Rows are sent when a commit signals one (at once) and otherwise on this poll (rows left
+/// waiting for a recipient, or saved by another process).
+const POLL: Duration = Duration::from_millis(250);
 
 pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             biased;
             _ = stop.changed() => return,
+            _ = shared.handoffs.notified() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
         if let Err(e) = send_due(&shared).await {

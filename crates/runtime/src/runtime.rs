@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     pub committer: crate::commit::Committer,
     pub warm: crate::warm::WarmInstances,
     pub decider: Arc<dyn waooaw_domain::Decider>,
+    /// Wakes the handoff sender when a commit saved a handoff.
+    pub handoffs: tokio::sync::Notify,
 }
 
 pub struct Runtime {
@@ -126,8 +128,19 @@ impl Runtime {
         let (committer, committer_task) = crate::commit::Committer::start(store.clone());
         let warm = crate::warm::WarmInstances::new(config.warm_instances);
         let decider = decider.unwrap_or_else(|| Arc::new(waooaw_domain::NoDecider));
-        let shared =
-            Arc::new(Shared { store: store.clone(), bus: bus.clone(), catalog, work, registry, config, probe, committer, warm, decider });
+        let shared = Arc::new(Shared {
+            store: store.clone(),
+            bus: bus.clone(),
+            catalog,
+            work,
+            registry,
+            config,
+            probe,
+            committer,
+            warm,
+            decider,
+            handoffs: tokio::sync::Notify::new(),
+        });
         let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());
         let (dispatcher, finisher_task) = Dispatcher::new(shared.clone());
         let (stop, stop_rx) = watch::channel(false);

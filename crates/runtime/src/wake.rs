@@ -215,6 +215,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     // 6. Save the context, the delivery and the counters together.
     let commit_time = Utc::now();
     let saved_state = output.state.clone();
+    let hands_over = output.outbox.iter().any(|o| o.key.starts_with(waooaw_domain::HANDOFF_KEY_PREFIX));
     let commit = WakeCommit {
         tenant_id: tenant,
         instance_id,
@@ -242,6 +243,10 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     let saved = shared.committer.commit(commit).instrument(tracing::info_span!("save_context")).await?;
     Ok(match saved {
         WakeResult::Committed(version) => {
+            if hands_over {
+                // Send the handoff now rather than at the next poll.
+                shared.handoffs.notify_one();
+            }
             let mut instance = instance.clone();
             instance.context_version = version;
             instance.wake_count += 1;

@@ -162,6 +162,25 @@ pub async fn get_event(State(s): State<AppState>, Path(id): Path<String>, Query(
     Ok(Json(json!({"event": record.event, "status": record.status, "accepted_at": record.accepted_at, "deliveries": deliveries})))
 }
 
+/// A conversation: the events of one correlation (an upload, the handoffs it led to, answers),
+/// oldest first, each with its deliveries.
+pub async fn get_conversation(State(s): State<AppState>, Path(id): Path<String>, Query(q): Q) -> Result<Json<Value>, ApiError> {
+    let tenant: TenantId = query_param(&q, "tenant_id")?;
+    let id: EventId = parse_id(&id)?;
+    s.runtime.require_tenant(tenant).await?;
+    let store = s.runtime.store();
+    let events = store.conversation_events(tenant, id, 500).await?;
+    if events.is_empty() {
+        return Err(ApiError::new(Code::ConversationNotFound, format!("conversation {id} not found in tenant {tenant}")));
+    }
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        let deliveries = store.list_deliveries(tenant, e.id).await?;
+        out.push(json!({"event": e, "deliveries": deliveries}));
+    }
+    Ok(Json(json!({"conversation_id": id, "events": out})))
+}
+
 pub async fn list_dead_letters(State(s): State<AppState>, Query(q): Q) -> Result<Json<Value>, ApiError> {
     let tenant: Option<TenantId> = optional_param(&q, "tenant_id")?;
     let all = q.get("include_redriven").is_some_and(|v| v == "true");

@@ -25,6 +25,7 @@ pub enum Code {
     EscalationNotFound,
     DeliverableNotFound,
     GithubNotConnected,
+    ConversationNotFound,
     SpecializationNotFound,
     RouteNotFound,
     MethodNotAllowed,
@@ -49,6 +50,7 @@ impl Code {
             | EscalationNotFound
             | DeliverableNotFound
             | GithubNotConnected
+            | ConversationNotFound
             | SpecializationNotFound
             | RouteNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -78,6 +80,7 @@ impl Code {
             EscalationNotFound => "escalation_not_found",
             DeliverableNotFound => "deliverable_not_found",
             GithubNotConnected => "github_not_connected",
+            ConversationNotFound => "conversation_not_found",
             SpecializationNotFound => "specialization_not_found",
             RouteNotFound => "route_not_found",
             MethodNotAllowed => "method_not_allowed",

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/instances/{id}/{action}", post(api::transition_instance))
         .route("/events", post(api::publish_event))
         .route("/events/{id}", get(api::get_event))
+        .route("/conversations/{id}", get(api::get_conversation))
         .route("/dead-letters", get(api::list_dead_letters))
         .route("/dead-letters/{id}/redrive", post(api::redrive))
         .route("/decisions", get(decisions_api::list_decisions).post(decisions_api::decide))

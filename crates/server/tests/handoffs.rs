@@ -97,6 +97,24 @@ async fn chain(app: &TestApp) {
     assert_eq!(ev["target_instance"], json!(ava));
     assert!(ev["parent_id"].is_string(), "a handoff names the event it came from: {ev}");
 
+    // The conversation: the upload, then each handoff, every one delivered to its instance.
+    let correlation = first["event"]["correlation_id"].as_str().unwrap();
+    let (status, conv) = app.get_json(&format!("/v1/conversations/{correlation}?tenant_id={}", acme.id)).await;
+    assert_eq!(status, StatusCode::OK, "{conv}");
+    let steps: Vec<(&str, &str)> = conv["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["event"]["type"].as_str().unwrap(), e["deliveries"][0]["instance_id"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(steps, [("input.received", lena.as_str()), ("agent.handoff", sam.as_str()), ("agent.handoff", ava.as_str())], "{conv}");
+    let (status, v) = app.get_json(&format!("/v1/conversations/{correlation}?tenant_id={}", globex.id)).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("conversation_not_found")),
+        "another tenant sees nothing"
+    );
+
     // The other tenant's SDR was never woken.
     let (_, v) = app.get_json(&format!("/v1/instances/{other_sdr}/deliverables?tenant_id={}", globex.id)).await;
     assert!(v["deliverables"].as_array().unwrap().is_empty(), "{v}");

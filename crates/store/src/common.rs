@@ -449,6 +449,22 @@ macro_rules! impl_store {
                     Ok(())
                 }
 
+                async fn conversation_events(&self, tenant: TenantId, correlation: EventId, limit: i64) -> StoreResult<Vec<Event>> {
+                    let sql = format!(
+                        "SELECT {EVENT_COLS} FROM events e WHERE e.tenant_id = $1 AND e.correlation_id = $2 \
+                         ORDER BY e.accepted_at, e.ts, e.id LIMIT $3"
+                    );
+                    sqlx::query(&sql)
+                        .bind(enc_id(tenant.0))
+                        .bind(enc_id(correlation.0))
+                        .bind(limit)
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(event_from_row)
+                        .collect()
+                }
+
                 async fn undispatched_events(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Event>> {
                     let sql = format!(
                         "SELECT {EVENT_COLS} FROM events e WHERE e.status = 'accepted' AND e.accepted_at < $1 \

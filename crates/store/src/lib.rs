@@ -136,6 +136,8 @@ pub trait Store: DecisionStore + BudgetStore + OutputStore + Send + Sync + 'stat
     async fn latest_context(&self, tenant: TenantId, instance: InstanceId) -> StoreResult<Option<WorkContext>>;
     async fn get_delivery(&self, tenant: TenantId, event: EventId, instance: InstanceId) -> StoreResult<Option<DeliveryRecord>>;
     async fn list_deliveries(&self, tenant: TenantId, event: EventId) -> StoreResult<Vec<DeliveryRecord>>;
+    /// A conversation: the tenant's events of one correlation, oldest first, at most `limit`.
+    async fn conversation_events(&self, tenant: TenantId, correlation: EventId, limit: i64) -> StoreResult<Vec<Event>>;
     /// How many deliveries of an instance are in `status`.
     async fn count_deliveries(&self, tenant: TenantId, instance: InstanceId, status: waooaw_domain::DeliveryStatus) -> StoreResult<i64>;
     /// Deliveries of an instance in `status`, oldest event first, with their events.

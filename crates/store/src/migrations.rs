@@ -107,6 +107,9 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     Migration { version: 8, name: "work contexts appended, found by seq", sql: SQLITE_CONTEXT_SEQ },
     Migration { version: 9, name: "budgets", sql: SQLITE_BUDGETS },
     Migration { version: 10, name: "external outputs", sql: SQLITE_OUTPUTS },
+    // Events live in the event log, whose schema (`sqlite::EVENT_LOG_SCHEMA`) carries the index;
+    // the version is kept so both backends list the same migrations.
+    Migration { version: 11, name: "conversations", sql: "SELECT 1" },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -202,6 +205,8 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     Migration { version: 8, name: "work contexts appended, found by seq", sql: POSTGRES_CONTEXT_SEQ },
     Migration { version: 9, name: "budgets", sql: POSTGRES_BUDGETS },
     Migration { version: 10, name: "external outputs", sql: POSTGRES_OUTPUTS },
+    // SQLite keeps events in the event log, whose schema (`sqlite::EVENT_LOG_SCHEMA`) has this index.
+    Migration { version: 11, name: "conversations", sql: "CREATE INDEX events_conversation ON events (tenant_id, correlation_id);" },
 ];
 
 /// What agents produced, written with the wake that produced them (see `wake_commit.rs`).

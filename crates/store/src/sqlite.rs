@@ -151,7 +151,8 @@ CREATE TABLE IF NOT EXISTS events (
     accepted_at     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_undispatched ON events (accepted_at) WHERE status = 'accepted';
-PRAGMA user_version = 1;
+CREATE INDEX IF NOT EXISTS events_conversation ON events (tenant_id, correlation_id);
+PRAGMA user_version = 2;
 "#;
 
 async fn single_writer(options: SqliteConnectOptions) -> StoreResult<SqlitePool> {

@@ -127,6 +127,7 @@ conformance!(
     deliverables_are_saved_once_with_their_wake,
     outbox_items_are_saved_with_their_wake_once_per_key,
     github_connections_are_per_tenant,
+    conversations_list_a_correlation_in_order_within_the_tenant,
     decision_cache_expires_purges_by_version_and_stays_in_its_tenant,
     memories_keep_seq_order_exact_vectors_and_tenant_scope,
     decision_log_lists_newest_first_and_sums_by_tier,
@@ -760,4 +761,20 @@ async fn github_connections_are_per_tenant(store: DynStore) {
     assert!(!store.delete_github_connection(globex.id).await.unwrap());
     assert!(store.delete_github_connection(acme.id).await.unwrap());
     assert!(store.get_github_connection(acme.id).await.unwrap().is_none());
+}
+
+async fn conversations_list_a_correlation_in_order_within_the_tenant(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let (globex, _) = setup(&store, "Globex").await;
+    let upload = event(acme.id, "input.received", "uploads/leads.csv", now());
+    let mut handoff = event(acme.id, "agent.handoff", "", now() + Duration::milliseconds(5));
+    (handoff.correlation_id, handoff.parent_id, handoff.target_instance) = (upload.correlation_id, Some(upload.id), Some(vera.id));
+    let mut foreign = event(globex.id, "agent.handoff", "", now());
+    foreign.correlation_id = upload.correlation_id;
+    let unrelated = event(acme.id, "file.modified", "docs/a.md", now());
+    store.insert_events(&[handoff.clone(), upload.clone(), foreign, unrelated]).await.unwrap();
+    let conv = store.conversation_events(acme.id, upload.correlation_id, 10).await.unwrap();
+    assert_eq!(conv.iter().map(|e| e.id).collect::<Vec<_>>(), [upload.id, handoff.id], "in order, this tenant's only");
+    assert_eq!(conv[1].parent_id, Some(upload.id));
+    assert!(store.conversation_events(TenantId::new(), upload.correlation_id, 10).await.unwrap().is_empty());
 }
