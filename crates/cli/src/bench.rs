@@ -48,6 +48,22 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Round trip of a handoff between two agents (event → sender's commit → `agent.handoff` →
+    /// the receiver's work starts), at an offered rate.
+    Handoff {
+        #[arg(long, value_enum, default_value = "inprocess")]
+        bus: BusKind,
+        #[arg(long, env = "WAOOAW_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+        redis_url: String,
+        #[arg(long, default_value_t = 100)]
+        tenants: usize,
+        #[arg(long, default_value_t = 5_000)]
+        handoffs: usize,
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Resident memory per idle instance in the routing index.
     Idle {
         #[arg(long, default_value_t = 100_000)]
@@ -152,6 +168,9 @@ impl BenchCmd {
             Self::Wake { bus, redis_url, instances, events, rate, json } => wake(bus, &redis_url, instances, events, rate, json).await,
             Self::Idle { instances, json } => idle(instances, json).await,
             Self::Decide { memories, samples, json } => crate::bench_decide::run(memories, samples, json).await,
+            Self::Handoff { bus, redis_url, tenants, handoffs, rate, json } => {
+                crate::bench_handoff::run(bus, &redis_url, tenants, handoffs, rate, json).await
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_breaker;
 mod bench_decide;
+mod bench_handoff;
 mod budgets_cmd;
 mod client;
 mod config;

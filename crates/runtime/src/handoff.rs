@@ -42,13 +42,25 @@ pub(crate) fn event_id(row: &OutboxRecord) -> EventId {
     EventId(uuid::Uuid::new_v8(bytes))
 }
 
+/// One batch: recipients resolved once per tenant, the events stored in one insert and
+/// published together, then each row recorded.
 async fn send_due(shared: &Shared) -> Result<(), StoreError> {
     let now = Utc::now();
-    for row in shared.store.due_outbox(now, 100, true).await? {
+    let rows = shared.store.due_outbox(now, 500, true).await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut instances = std::collections::HashMap::new();
+    let mut sends = Vec::with_capacity(rows.len());
+    for row in &rows {
         let ExternalAction::Handoff { to, action, package, cause, correlation } = &row.action else { continue };
-        let instances = shared.store.list_instances(row.tenant_id).await?;
+        if let std::collections::hash_map::Entry::Vacant(slot) = instances.entry(row.tenant_id) {
+            slot.insert(shared.store.list_instances(row.tenant_id).await?);
+        }
         let recipient = instances
-            .iter()
+            .get(&row.tenant_id)
+            .into_iter()
+            .flatten()
             .filter(|i| i.specialization_id == *to && i.status != InstanceStatus::Retired)
             .min_by_key(|i| (!i.status.is_awake(), i.wake_count));
         let Some(recipient) = recipient else {
@@ -69,24 +81,33 @@ async fn send_due(shared: &Shared) -> Result<(), StoreError> {
         new.parent_id = cause.map(EventId);
         new.correlation_id = correlation.map(EventId);
         let mut event = new.into_event(now).map_err(|e| StoreError::Corrupt { table: "outbox", reason: e.to_string() })?;
-        event.id = event_id(&row);
-        shared.store.insert_events(std::slice::from_ref(&event)).await?;
+        event.id = event_id(row);
+        sends.push((row, to.clone(), recipient.id, event));
+    }
+    let events: Vec<_> = sends.iter().map(|(_, _, _, e)| e.clone()).collect();
+    shared.store.insert_events(&events).await?;
+    let publishes = events.into_iter().map(|event| {
         crate::trace::event_accepted(&event);
-        if let Err(e) = shared.bus.publish(&BusMessage { event: event.clone(), only_instance: None }).await {
+        async move { shared.bus.publish(&BusMessage { event, only_instance: None }).await }
+    });
+    for r in futures::future::join_all(publishes).await {
+        if let Err(e) = r {
             // Stored: the recovery sweep publishes what the bus did not take.
             InfrastructureError { during: "handoff publish", error: &e }.emit();
         }
+    }
+    for (row, to, recipient, event) in sends {
         let done = OutboxAttempt {
             status: OutboxStatus::Done,
             attempts: row.attempts + 1,
             last_error: None,
-            url: Some(format!("instance:{}/event:{}", recipient.id, event.id)),
+            url: Some(format!("instance:{recipient}/event:{}", event.id)),
             next_attempt_at: now,
         };
         shared.store.update_outbox(row.tenant_id, &row.key, &done).await?;
-        tracing::info!(tenant_id = %row.tenant_id, from = %row.instance_id, to = %recipient.id, specialization = to, action,
+        tracing::info!(tenant_id = %row.tenant_id, from = %row.instance_id, to = %recipient, specialization = to,
             event_id = %event.id, "work handed over");
-        metrics::counter!("waooaw_handoffs_total", "to" => to.clone()).increment(1);
+        metrics::counter!("waooaw_handoffs_total", "to" => to).increment(1);
     }
     Ok(())
 }

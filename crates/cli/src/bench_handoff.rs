@@ -1,0 +1,134 @@
+//! `waooaw bench handoff`: round trip of a handoff between two agents of a tenant, through the
+//! real runtime: an event wakes a sender, whose commit saves a handoff; the runtime sends it as
+//! an `agent.handoff` event; the receiver's work starting ends the sample. Reported: p50/p99 of
+//! (publish of the first event → the receiver's work starts) and handoffs per second.
+
+use crate::bench::BusKind;
+use anyhow::{Context, Result};
+use hdrhistogram::Histogram;
+use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use waooaw_domain::{EventType, ExternalAction, NewEvent, OutboxItem, Personality, Specialization, Tenant, TenantId};
+use waooaw_runtime::{Catalog, Runtime, RuntimeConfig, WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};
+
+const SPECS: [(&str, &str, &str); 2] = [("bench-sender", "bench.send", "bench.go"), ("bench-receiver", "bench.recv", "bench.never")];
+
+struct Send;
+#[async_trait::async_trait]
+impl WorkFn for Send {
+    async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+        let e = input.event;
+        let item = OutboxItem {
+            key: format!("handoff:{}", e.id),
+            action: ExternalAction::Handoff {
+                to: "bench-receiver".into(),
+                action: "ping".into(),
+                // The first event's publish time: the receiver measures the round trip from it.
+                package: json!({"sent_at_us": e.timestamp.timestamp_micros()}),
+                cause: Some(e.id.0),
+                correlation: Some(e.correlation_id.0),
+            },
+        };
+        Ok(WorkOutput::new(json!({}), "handed over").with_outbox([item]))
+    }
+}
+
+/// Closes a sample: from the first event's publish (carried in the package) to now.
+struct Receive {
+    hist: Arc<Mutex<Histogram<u64>>>,
+    done: Arc<AtomicU64>,
+}
+
+#[async_trait::async_trait]
+impl WorkFn for Receive {
+    async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+        let sent = input.event.payload.pointer("/package/sent_at_us").and_then(serde_json::Value::as_i64);
+        if let (Some(sent), Ok(mut h)) = (sent, self.hist.lock()) {
+            let us = chrono::Utc::now().timestamp_micros().saturating_sub(sent).max(1);
+            let _ = h.record(u64::try_from(us).unwrap_or(1));
+        }
+        self.done.fetch_add(1, Ordering::Relaxed);
+        Ok(WorkOutput::new(json!({}), "received"))
+    }
+}
+
+pub async fn run(bus_kind: BusKind, redis_url: &str, tenants: usize, handoffs: usize, rate: u64, as_json: bool) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
+    store.migrate().await?;
+    let bus: waooaw_bus::DynBus = match bus_kind {
+        BusKind::Inprocess => Arc::new(waooaw_bus::inprocess::InProcessBus::new()),
+        BusKind::Redis => {
+            let cfg = waooaw_bus::redis_streams::RedisBusConfig {
+                stream_key: format!("waooaw:bench:{}", uuid::Uuid::new_v4().simple()),
+                ..Default::default()
+            };
+            Arc::new(waooaw_bus::redis_streams::RedisStreamsBus::connect(redis_url, cfg).await.context("connect to Redis")?)
+        }
+    };
+    let mut catalog = Catalog::default();
+    for (id, work, sub) in SPECS {
+        let text = format!(
+            "id = \"{id}\"\nname = \"{id}\"\ntype = \"specialist\"\ndomain = \"bench\"\nversion = \"1.0.0\"\nresponsibilities = [\"bench\"]\nwork = \"{work}\"\n[wake]\nsubscriptions = [\"{sub}\"]\n"
+        );
+        catalog.insert(Specialization::from_toml(&format!("{id}.toml"), &text, &["bench.send", "bench.recv"])?);
+    }
+    let (hist, done) = (Arc::new(Mutex::new(Histogram::new(3)?)), Arc::new(AtomicU64::new(0)));
+    let mut work = WorkRegistry::default();
+    work.register("bench.send", Arc::new(Send));
+    work.register("bench.recv", Arc::new(Receive { hist: hist.clone(), done: done.clone() }));
+    let rt = Runtime::start(RuntimeConfig::default(), store.clone(), bus, Arc::new(catalog), work, None, None).await?;
+    let mut ids = Vec::with_capacity(tenants);
+    for n in 0..tenants.max(1) {
+        let t = Tenant {
+            id: TenantId::new(),
+            name: format!("Bench {n}"),
+            webhook_secret: "bench-secret-0123456789".into(),
+            created_at: chrono::Utc::now(),
+        };
+        store.create_tenant(&t).await?;
+        for (spec, _, _) in SPECS {
+            rt.create_instance(t.id, spec, Personality { name: format!("{spec} {n}"), ..Default::default() }).await?;
+        }
+        ids.push(t.id);
+    }
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let t0 = Instant::now();
+    let mut tasks = Vec::with_capacity(handoffs);
+    for i in 0..handoffs {
+        let due = t0 + interval * i as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            tokio::time::sleep(wait).await;
+        }
+        let new = NewEvent::new(EventType::parse("bench.go")?, "bench", ids[i % ids.len()], json!({}));
+        let rt = rt.clone();
+        tasks.push(tokio::spawn(async move { rt.publish(new).await.map(|_| ()) }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let limit = Instant::now() + Duration::from_secs(300);
+    while done.load(Ordering::Relaxed) < handoffs as u64 && Instant::now() < limit {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    rt.shutdown(Duration::from_secs(5)).await;
+    let h = hist.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+    let report = json!({
+        "bench": "handoff", "bus": format!("{bus_kind:?}").to_lowercase(), "store": store.kind(), "tenants": tenants,
+        "handoffs": handoffs, "completed": done.load(Ordering::Relaxed), "offered_rate": rate,
+        "handoffs_per_sec": (done.load(Ordering::Relaxed) as f64 / secs).round(),
+        "p50_us": h.value_at_quantile(0.5), "p99_us": h.value_at_quantile(0.99), "max_us": h.max(),
+        "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
+    });
+    if as_json {
+        println!("{report}");
+    } else {
+        for (k, v) in report.as_object().into_iter().flatten() {
+            println!("{k:<18} {v}");
+        }
+    }
+    Ok(())
+}
