@@ -67,15 +67,53 @@ where
     q.get(name).map(|raw| parse_id(raw)).transpose()
 }
 
-/// Reads a body up to `limit` bytes; a larger one is refused without being read whole.
+/// Reads a body up to `limit` bytes; a larger one is refused with 413.
+///
+/// The rest of an oversized body is read and thrown away (up to [`DRAIN_CAP`] bytes and
+/// [`DRAIN_TIME`]) before the answer goes out: a server that closes the connection on a client
+/// still sending makes the client's socket reset, and the client loses the 413 to a broken pipe
+/// (nginx calls this lingering close). Bodies beyond the cap are cut off regardless.
 pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large =
-            std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit")) || e.to_string().contains("length limit");
-        if too_large {
-            ApiError::new(Code::PayloadTooLarge, format!("the body exceeds the limit of {limit} bytes"))
-        } else {
-            ApiError::new(Code::InvalidRequest, format!("could not read the body: {e}"))
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        match body.frame().await {
+            None => return Ok(Bytes::from(buf)),
+            Some(Err(e)) => return Err(ApiError::new(Code::InvalidRequest, format!("could not read the body: {e}"))),
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else { continue };
+                if buf.len() + data.len() > limit {
+                    let seen = buf.len() + data.len();
+                    drop(buf);
+                    drain(body, seen).await;
+                    return Err(ApiError::new(Code::PayloadTooLarge, format!("the body exceeds the limit of {limit} bytes")));
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+    }
+}
+
+/// How much of an oversized body is read and discarded so that the client sees the 413.
+pub const DRAIN_CAP: usize = 16 * 1024 * 1024;
+/// How long the server keeps reading an oversized body before it gives up on it.
+pub const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn drain(mut body: axum::body::Body, mut seen: usize) {
+    use http_body::Body as _;
+    use http_body_util::BodyExt;
+    // A declared length beyond the cap will not be read at all.
+    if body.size_hint().lower() as usize > DRAIN_CAP {
+        return;
+    }
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while seen <= DRAIN_CAP {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+                _ => return,
+            }
         }
     })
+    .await;
 }
