@@ -63,6 +63,17 @@ pub struct Engine {
     config: EngineConfig,
 }
 
+/// How many of a tenant's pending escalations are compared with a new one (oldest first).
+const PENDING_SCAN: i64 = 1_000;
+
+fn set_escalation_id(d: &mut Decision, id: uuid::Uuid) {
+    if let Value::Object(fields) = &mut d.fields {
+        fields.insert("escalation_id".into(), json!(id));
+    } else {
+        d.fields = json!({"escalation_id": id});
+    }
+}
+
 /// Memory kinds that hold decisions the memory tier may reuse.
 const DECISION_KINDS: &[&str] = &["decision", "human_answer"];
 
@@ -100,7 +111,7 @@ impl Engine {
         enforce_constraints(spec, &mut decision);
         decision.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         if decision.verdict == Verdict::Escalate
-            && let Err(e) = self.escalate(instance, &request, &mut decision).await
+            && let Err(e) = self.escalate(spec, instance, &request, &mut decision).await
         {
             TierFallback { tenant_id: request.tenant_id, instance_id: request.instance_id, tier: "escalation", error: &e.to_string() }
                 .emit();
@@ -285,8 +296,25 @@ impl Engine {
     }
 
     /// Files the escalation; its id goes into the decision's `fields.escalation_id`, so the
-    /// agent can say where to answer it (a GitHub issue, a report).
-    async fn escalate(&self, instance: &Instance, request: &DecisionRequest, d: &mut Decision) -> Result<(), StoreError> {
+    /// agent can say where to answer it. For a tenant with a GitHub connection it is also
+    /// announced as an issue (queued in the outbox; the dispatcher posts it), where a member's
+    /// reply answers it.
+    async fn escalate(
+        &self,
+        spec: &Specialization,
+        instance: &Instance,
+        request: &DecisionRequest,
+        d: &mut Decision,
+    ) -> Result<(), StoreError> {
+        // The same question from the same instance, still waiting for a human, is not asked
+        // again (a re-reviewed pull request, a retried wake): the decision names the pending one.
+        let pending = self.store.list_escalations(request.tenant_id, Some(EscalationStatus::Pending), PENDING_SCAN).await?;
+        if let Some(open) = pending.iter().find(|e| {
+            e.instance_id == instance.id && e.request.request_type == request.request_type && e.request.context == request.context
+        }) {
+            set_escalation_id(d, open.id);
+            return Ok(());
+        }
         let e = Escalation {
             id: uuid::Uuid::now_v7(),
             tenant_id: request.tenant_id,
@@ -301,12 +329,12 @@ impl Engine {
             answered_at: None,
         };
         self.store.insert_escalation(&e).await?;
-        if let Value::Object(fields) = &mut d.fields {
-            fields.insert("escalation_id".into(), json!(e.id));
-        } else {
-            d.fields = json!({"escalation_id": e.id});
-        }
+        set_escalation_id(d, e.id);
         EscalationRaised { tenant_id: e.tenant_id, instance_id: e.instance_id, escalation_id: e.id, question: &e.question }.emit();
+        let issue = crate::escalation_issue::issue(spec, instance, &e);
+        if let Err(err) = self.store.enqueue_github_output(e.tenant_id, e.instance_id, &issue, e.created_at).await {
+            TierFallback { tenant_id: e.tenant_id, instance_id: e.instance_id, tier: "escalation_issue", error: &err.to_string() }.emit();
+        }
         Ok(())
     }
 

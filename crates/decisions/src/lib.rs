@@ -18,6 +18,7 @@ mod decision_log;
 mod drafting;
 pub mod embedding;
 pub mod engine;
+pub mod escalation_issue;
 pub mod llm_tier;
 pub mod memory;
 mod observe;

@@ -244,20 +244,52 @@ async fn a_layer_one_escalation_is_answered_by_a_member_s_reply_on_its_issue() {
     let app = TestApp::start().await;
     let acme = app.create_tenant("Riverside Health").await;
     let vera = app.create_wowvision(&acme.id, "Vera").await;
+    // Escalations are announced on GitHub only for a tenant that connected a repository.
+    let r = app
+        .client
+        .put(app.url(&format!("/v1/tenants/{}/github", acme.id)))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"repository": "riverside/patient-portal", "token": TOKEN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     upload(&app, &acme.id, &vera, "vision.toml", "text/plain", POLICY).await;
     upload(&app, &acme.id, &vera, "pr-128.json", "application/json", PR).await;
-    let rows = outputs(&app, &acme.id, 2).await;
-    // The layer-1 issue says how to answer and names the escalation.
-    let layer1 = rows
+    let rows = outputs(&app, &acme.id, 3).await;
+    // The escalation has its own issue, which says how to answer and names it.
+    let escalation_issue = rows
         .iter()
-        .filter_map(|r| r["action"]["body"].as_str())
-        .find(|b| b.contains("<!-- waooaw:escalation="))
-        .unwrap_or_else(|| panic!("no layer-1 issue names its escalation: {rows:#?}"))
-        .to_owned();
+        .find(|r| r["key"].as_str().is_some_and(|k| k.starts_with("escalation:")))
+        .unwrap_or_else(|| panic!("no issue for the escalation: {rows:#?}"));
+    let layer1 = escalation_issue["action"]["body"].as_str().unwrap().to_owned();
     assert!(layer1.contains("Reply on this issue with `APPROVE`, `REJECT` or `MODIFY:"), "{layer1}");
+    assert!(layer1.contains("<!-- waooaw:escalation="), "{layer1}");
+    assert!(layer1.contains("\"change_layer1_principle\"") && layer1.contains("Vera"), "shows who asks and the context: {layer1}");
+    let title = escalation_issue["action"]["title"].as_str().unwrap();
+    assert_eq!(title, "Needs a decision: vision.layer1 from Vera (WowVision Prime)");
     let (_, pending) = app.get_json(&format!("/v1/escalations?tenant_id={}&status=pending", acme.id)).await;
+    assert_eq!(pending["escalations"].as_array().map(Vec::len), Some(1), "{pending}");
     let id = pending["escalations"][0]["id"].as_str().expect("a pending escalation").to_owned();
     assert!(layer1.contains(&id), "the issue names escalation {id}");
+    assert_eq!(escalation_issue["key"], format!("escalation:{id}"));
+    // The layer-1 violation's issue points to the question rather than carrying it: it is
+    // deduplicated across pull requests, the question is asked per pull request.
+    let violation = rows
+        .iter()
+        .filter_map(|r| r["action"]["body"].as_str())
+        .find(|b| b.contains("This is a layer-1 principle"))
+        .unwrap_or_else(|| panic!("no layer-1 violation issue: {rows:#?}"));
+    assert!(violation.contains(&id) && !violation.contains("<!-- waooaw:escalation="), "{violation}");
+    // The same pull request reviewed again asks nothing new.
+    upload(&app, &acme.id, &vera, "pr-128-again.json", "application/json", PR).await;
+    let start = Instant::now();
+    while app.instance(&acme.id, &vera).await["wake_count"] != 3 {
+        assert!(start.elapsed() < DEADLINE, "the second review never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (_, pending) = app.get_json(&format!("/v1/escalations?tenant_id={}&status=pending", acme.id)).await;
+    assert_eq!(pending["escalations"].as_array().map(Vec::len), Some(1), "asked once: {pending}");
 
     // A drive-by commenter cannot answer it.
     let r = app.github(&acme.id, &acme.secret, "issue_comment", &reply(&layer1, "APPROVE", "randomuser", "NONE")).await;
@@ -283,4 +315,75 @@ async fn a_layer_one_escalation_is_answered_by_a_member_s_reply_on_its_issue() {
     let v: Value =
         app.github(&acme.id, &acme.secret, "issue_comment", &reply(&layer1, "REJECT", "founder", "OWNER")).await.json().await.unwrap();
     assert_eq!(v["escalation"]["answered"], false, "the first answer stands: {v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_agent_s_escalation_opens_one_issue_for_a_connected_tenant_only() {
+    waooaw_integrations::install_crypto_provider();
+    let (gh, base) = github().await;
+    let app = TestApp::start().await;
+    let acme = app.create_tenant("Riverside Health").await;
+    let globex = app.create_tenant("Globex").await;
+    let hire = |tenant: String, name: &'static str| {
+        let req = json!({"tenant_id": tenant, "specialization_id": "technical-support", "name": name, "tone": "warm"});
+        let app = &app;
+        async move {
+            let r = app.post_json("/v1/instances", &req).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let tess = hire(acme.id.clone(), "Tess").await;
+    let gus = hire(globex.id.clone(), "Gus").await;
+    let r = app
+        .client
+        .put(app.url(&format!("/v1/tenants/{}/github", acme.id)))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"repository": "riverside/patient-portal", "token": TOKEN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // No rule decides a refund this large and no LLM is configured: a human does. The context
+    // holds a code fence, which must not break out of the issue's context block.
+    let context = json!({"ticket": "T-4410", "refund_usd": 1850, "note": "customer pasted ```rm -rf``` in the ticket"});
+    let ask = |tenant: &str, instance: &str| json!({"tenant_id": tenant, "instance_id": instance, "request_type": "refund.approve", "context": context, "urgency": "high"});
+    let d: Value = app.post_json("/v1/decisions", &ask(&acme.id, &tess)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(d["verdict"], "escalate", "{d}");
+    let id = d["fields"]["escalation_id"].as_str().expect("the decision names its escalation").to_owned();
+    // Asked again while it waits: the same escalation, no second issue.
+    let again: Value = app.post_json("/v1/decisions", &ask(&acme.id, &tess)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["fields"]["escalation_id"].as_str(), Some(id.as_str()), "{again}");
+    // Globex has no GitHub connection: its escalation waits in WAOOAW only.
+    let theirs: Value = app.post_json("/v1/decisions", &ask(&globex.id, &gus)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(theirs["verdict"], "escalate");
+    let (_, v) = app.get_json(&format!("/v1/outputs?tenant_id={}", globex.id)).await;
+    assert_eq!(v["outputs"].as_array().map(Vec::len), Some(0), "{v}");
+
+    let rows = outputs(&app, &acme.id, 1).await;
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["key"], format!("escalation:{id}"));
+    let key = waooaw_integrations::secrets::MasterKey::from_hex(TEST_MASTER_KEY).unwrap();
+    let cfg = GithubOutputs::new(key, base, &app.breakers);
+    assert_eq!(dispatch_due(&app.runtime.store().clone(), &cfg, chrono::Utc::now()).await, 1);
+    let posts = gh.posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    let (path, body) = &posts[0];
+    assert_eq!(path, "/repos/riverside/patient-portal/issues");
+    assert_eq!(body["title"], "Needs a decision: refund.approve from Tess (Technical Support)");
+    assert_eq!(body["labels"], json!(["waooaw", "escalation", "urgency-high"]));
+    let text = body["body"].as_str().unwrap();
+    assert!(text.contains("\"refund_usd\": 1850") && text.contains("````json\n"), "context in a longer fence: {text}");
+    assert!(text.contains(&format!("<!-- waooaw:escalation={id} -->")) && text.contains(&format!("<!-- waooaw:key=escalation:{id} -->")));
+
+    // A member's reply on that issue answers it.
+    let ok = reply(text, "MODIFY: refund 1,000 now and offer a credit for the rest", "ana-lima", "MEMBER");
+    let v: Value = app.github(&acme.id, &acme.secret, "issue_comment", &ok).await.json().await.unwrap();
+    assert_eq!(v["escalation"]["answered"], true, "{v}");
+    let (_, e) = app.get_json(&format!("/v1/escalations?tenant_id={}&status=answered", acme.id)).await;
+    assert_eq!(e["escalations"][0]["answer"]["verdict"], "act", "{e}");
+    // The same reply delivered to Globex's webhook cannot answer Acme's escalation.
+    let v: Value = app.github(&globex.id, &globex.secret, "issue_comment", &ok).await.json().await.unwrap();
+    assert_ne!(v["escalation"]["answered"], true, "{v}");
 }

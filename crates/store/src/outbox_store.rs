@@ -5,7 +5,7 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use waooaw_domain::{OutboxRecord, OutboxStatus, TenantId};
+use waooaw_domain::{InstanceId, OutboxItem, OutboxRecord, OutboxStatus, TenantId};
 
 /// A tenant's GitHub connection as stored: the repository and the sealed token.
 #[derive(Clone, PartialEq)]
@@ -42,6 +42,16 @@ pub trait OutputStore: Send + Sync {
     async fn due_outbox(&self, now: DateTime<Utc>, limit: i64, handoffs: bool) -> StoreResult<Vec<OutboxRecord>>;
     /// Records an attempt's outcome.
     async fn update_outbox(&self, tenant: TenantId, key: &str, attempt: &OutboxAttempt) -> StoreResult<()>;
+    /// Queues one GitHub output outside a wake (an escalation raised by the decision engine),
+    /// only if the tenant has a GitHub connection; a key the tenant already has is kept as it
+    /// is. Returns whether a row was added.
+    async fn enqueue_github_output(
+        &self,
+        tenant: TenantId,
+        instance: InstanceId,
+        item: &OutboxItem,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// A tenant's rows, newest first.
     async fn list_outbox(&self, tenant: TenantId, limit: i64) -> StoreResult<Vec<OutboxRecord>>;
 }
@@ -181,6 +191,29 @@ macro_rules! output_store_impl {
                     .execute(&self.writer)
                     .await?;
                     Ok(())
+                }
+
+                async fn enqueue_github_output(
+                    &self,
+                    tenant: TenantId,
+                    instance: InstanceId,
+                    item: &waooaw_domain::OutboxItem,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    let action = serde_json::to_value(&item.action).map_err(|e| crate::common::corrupt("outbox", e.to_string()))?;
+                    let done = sqlx::query(
+                        "INSERT INTO outbox (tenant_id, key, instance_id, action, status, next_attempt_at, created_at) \
+                         SELECT $1, $2, $3, $4, 'pending', $5, $5 WHERE EXISTS \
+                         (SELECT 1 FROM github_connections WHERE tenant_id = $1) ON CONFLICT (tenant_id, key) DO NOTHING",
+                    )
+                    .bind(enc_id(tenant.0))
+                    .bind(item.key.as_str())
+                    .bind(enc_id(instance.0))
+                    .bind(enc_json(&action))
+                    .bind(enc_ts(now))
+                    .execute(&self.writer)
+                    .await?;
+                    Ok(done.rows_affected() > 0)
                 }
 
                 async fn list_outbox(&self, tenant: TenantId, limit: i64) -> StoreResult<Vec<OutboxRecord>> {

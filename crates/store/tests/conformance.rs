@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::json;
 use std::sync::Arc;
 use waooaw_domain::{
-    DeadLetter, DeliveryOutcome, DeliveryStatus, Event, EventId, EventStatus, EventType, Instance, InstanceId, InstanceStatus, Personality,
-    Priority, Tenant, TenantId,
+    DeadLetter, DeliveryOutcome, DeliveryStatus, Event, EventId, EventStatus, EventType, ExternalAction, Instance, InstanceId,
+    InstanceStatus, OutboxItem, OutboxStatus, Personality, Priority, Tenant, TenantId,
 };
 use waooaw_store::postgres::PgStore;
 use waooaw_store::sqlite::SqliteStore;
@@ -127,6 +127,7 @@ conformance!(
     deliverables_are_saved_once_with_their_wake,
     outbox_items_are_saved_with_their_wake_once_per_key,
     github_connections_are_per_tenant,
+    github_outputs_outside_a_wake_need_a_connection_and_go_once,
     conversations_list_a_correlation_in_order_within_the_tenant,
     decision_cache_expires_purges_by_version_and_stays_in_its_tenant,
     memories_keep_seq_order_exact_vectors_and_tenant_scope,
@@ -761,6 +762,30 @@ async fn github_connections_are_per_tenant(store: DynStore) {
     assert!(!store.delete_github_connection(globex.id).await.unwrap());
     assert!(store.delete_github_connection(acme.id).await.unwrap());
     assert!(store.get_github_connection(acme.id).await.unwrap().is_none());
+}
+
+async fn github_outputs_outside_a_wake_need_a_connection_and_go_once(store: DynStore) {
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let (globex, gus) = setup(&store, "Globex").await;
+    let issue = |key: &str, title: &str| OutboxItem {
+        key: key.into(),
+        action: ExternalAction::GithubIssue { title: title.into(), body: "Needs a decision".into(), labels: vec!["waooaw".into()] },
+    };
+    let first = issue("escalation:0193", "Needs a decision: refund over limit");
+    assert!(!store.enqueue_github_output(acme.id, vera.id, &first, now()).await.unwrap(), "no connection, no row");
+    assert!(store.list_outbox(acme.id, 10).await.unwrap().is_empty());
+    store.set_github_connection(acme.id, "acme-health/ops", "v1:00aa", now()).await.unwrap();
+    assert!(store.enqueue_github_output(acme.id, vera.id, &first, now()).await.unwrap());
+    let again = issue("escalation:0193", "a second title");
+    assert!(!store.enqueue_github_output(acme.id, vera.id, &again, now()).await.unwrap(), "the key is kept as it is");
+    let rows = store.list_outbox(acme.id, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].instance_id, rows[0].status, &rows[0].action), (vera.id, OutboxStatus::Pending, &first.action));
+    let due = store.due_outbox(now() + Duration::seconds(1), 10, false).await.unwrap();
+    assert_eq!(due.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["escalation:0193"]);
+    // Another tenant's connection does not open the door for one without.
+    assert!(!store.enqueue_github_output(globex.id, gus.id, &first, now()).await.unwrap());
+    assert!(store.list_outbox(globex.id, 10).await.unwrap().is_empty());
 }
 
 async fn conversations_list_a_correlation_in_order_within_the_tenant(store: DynStore) {

@@ -35,12 +35,13 @@ fn github_outputs(pr: &PullRequest, verdict: &policy::PrVerdict, escalation: Opt
     for v in verdict.violations.iter().filter(|v| v.layer.number() <= 2) {
         let key = format!("vision:{}", v.fingerprint.get(..24).unwrap_or(&v.fingerprint));
         let at = v.line.map_or_else(|| format!("`{}`", v.path), |l| format!("`{}` line {l}", v.path));
-        // A layer-1 issue is where the human answers: a reply starting APPROVE, REJECT or
-        // MODIFY: answers the escalation its marker names (see server::github_replies).
+        // The human answers on the escalation's own issue (one per escalation, opened by the
+        // decision engine): this one is deduplicated across pull requests, the question is not.
         let answer = match (v.escalate, escalation) {
             (true, Some(id)) => format!(
-                "\n\nThis is a layer-1 principle: a human decides. Reply on this issue with `APPROVE`, `REJECT` or \
-                 `MODIFY: <what to do instead>` (repository members only).\n\n<!-- waooaw:escalation={id} -->"
+                "\n\nThis is a layer-1 principle: a human decides. The question for #{} is escalation `{id}`; answer it \
+                 on its \"Needs a decision\" issue or in WAOOAW.",
+                pr.number
             ),
             (true, None) => "\n\nThis is a layer-1 principle: a human decides in WAOOAW.".to_owned(),
             _ => String::new(),
