@@ -2,92 +2,11 @@
 //! and two processes on PostgreSQL + Redis where one dies and the other finishes its work.
 
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "test-admin-token";
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data_dir: &Path, extra: &[(&str, &str)]) -> Self {
-        Self::start_command("serve", data_dir, extra)
-    }
-
-    fn start_command(command: &str, data_dir: &Path, extra: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_waooaw"));
-        cmd.arg(command)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--catalog")
-            .arg(catalog)
-            .env("WAOOAW_ADMIN_TOKEN", TOKEN)
-            .env("WAOOAW_LOG", "warn")
-            .env_remove("WAOOAW_DATABASE_URL")
-            .env_remove("WAOOAW_REDIS_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        Self { child: cmd.spawn().expect("spawn waooaw serve"), base: format!("http://127.0.0.1:{port}") }
-    }
-
-    async fn ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(format!("{}/readyz", self.base)).await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("server at {} did not become ready", self.base);
-    }
-
-    /// SIGKILL: no chance to finish anything.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = reqwest::Client::new().request(method, format!("{}{path}", self.base)).bearer_auth(TOKEN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let (status, v) = self.call(reqwest::Method::POST, path, Some(body)).await;
-        assert!(status < 300, "POST {path}: {status} {v}");
-        v
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (status, v) = self.call(reqwest::Method::GET, path, None).await;
-        assert_eq!(status, 200, "GET {path}: {v}");
-        v
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+mod common;
+use common::{Server, TOKEN};
 
 /// Creates a tenant and `n` WowVision instances; returns (tenant id, instance ids).
 async fn setup(s: &Server, n: usize) -> (String, Vec<String>) {
