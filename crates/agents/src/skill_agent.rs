@@ -146,6 +146,11 @@ impl WorkFn for SkillAgent {
                 let activity = input.decider.activity(input.instance, event.timestamp - chrono::Duration::days(1)).await;
                 md.push_str(&activity_markdown(&activity));
                 let day = event.timestamp.date_naive();
+                let date = day.to_string();
+                let title = input.spec.outputs.render(
+                    waooaw_domain::OutputKind::DailyReportTitle,
+                    &[("agent", &input.instance.personality.name), ("specialization", &input.spec.name), ("date", &date)],
+                );
                 // With `report_to_github = true` in the spec's settings, the report is also
                 // posted as an issue in the tenant's connected repository (once per day).
                 let post = input.spec.settings.get("report_to_github").and_then(Value::as_bool).unwrap_or(false);
@@ -153,14 +158,14 @@ impl WorkFn for SkillAgent {
                     let key = format!("report:{}:{day}", input.instance.id);
                     waooaw_domain::OutboxItem {
                         action: waooaw_domain::ExternalAction::GithubIssue {
-                            title: format!("Daily report: {} ({}), {day}", input.instance.personality.name, input.spec.name),
+                            title: title.clone(),
                             body: format!("{md}\n\n<!-- waooaw:key={key} -->"),
                             labels: vec!["waooaw".into(), "daily-report".into()],
                         },
                         key,
                     }
                 });
-                let d = NewDeliverable { kind: "daily_report".into(), title: format!("Daily report, {day}"), body_markdown: md };
+                let d = NewDeliverable { kind: "daily_report".into(), title, body_markdown: md };
                 Ok(WorkOutput::new(state, format!("daily report: {since} input(s)")).with_deliverable(d).with_outbox(outbox))
             }
             other => Ok(WorkOutput::new(state, format!("{} does not act on {other}", self.name))),

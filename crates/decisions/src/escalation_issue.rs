@@ -3,7 +3,7 @@
 //! answers it: a reply starting `APPROVE`, `REJECT` or `MODIFY:` (see `server::github_replies`,
 //! which finds the escalation by the marker in the issue body).
 
-use waooaw_domain::{Escalation, ExternalAction, Instance, OutboxItem, Specialization};
+use waooaw_domain::{Escalation, ExternalAction, Instance, OutboxItem, OutputKind, Specialization};
 use waooaw_integrations::github::marker;
 
 /// GitHub refuses titles over 256 characters.
@@ -19,8 +19,8 @@ pub fn key(e: &Escalation) -> String {
 pub fn issue(spec: &Specialization, instance: &Instance, e: &Escalation) -> OutboxItem {
     let key = key(e);
     let who = &instance.personality.name;
-    let title: String =
-        format!("Needs a decision: {} from {who} ({})", e.request.request_type, spec.name).chars().take(MAX_TITLE_CHARS).collect();
+    let vars = [("agent", who.as_str()), ("specialization", spec.name.as_str()), ("request_type", e.request.request_type.as_str())];
+    let title: String = spec.outputs.render(OutputKind::EscalationIssueTitle, &vars).chars().take(MAX_TITLE_CHARS).collect();
     let context = serde_json::to_string_pretty(&e.request.context).unwrap_or_default();
     let (context, cut) = match context.char_indices().nth(MAX_CONTEXT_CHARS) {
         Some((at, _)) => (&context[..at], "\n\n(The context is cut here; the full request is in WAOOAW.)"),

@@ -6,6 +6,7 @@
 //! the placeholders `{brief}`, `{facts}` and `{max_words}` (`{{` and `}}` for literal braces).
 
 use crate::ids::{InstanceId, TenantId};
+use crate::template::{Piece, TemplateError, pieces, render};
 use serde::{Deserialize, Serialize};
 
 /// What to write. `facts` are the only facts the text may state (the model is told so).
@@ -51,57 +52,9 @@ pub const PROMPT_PLACEHOLDERS: [&str; 3] = ["brief", "facts", "max_words"];
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PromptTemplate(String);
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum TemplateError {
-    #[error("unknown placeholder `{{{0}}}` (known: {{brief}}, {{facts}}, {{max_words}})")]
-    Unknown(String),
-    #[error("unclosed `{{` at byte {0} (write `{{{{` for a literal brace)")]
-    Unclosed(usize),
-    #[error("lone `}}` at byte {0} (write `}}}}` for a literal brace)")]
-    LoneClose(usize),
-    #[error("the template never uses {{brief}}: the model would not know what to write")]
-    NoBrief,
-}
-
-enum Piece<'a> {
-    Text(&'a str),
-    Slot(&'a str),
-}
-
-/// Splits a template into literal text and placeholders. Hand-written: the grammar is three
-/// names in braces, smaller than any template engine's configuration.
-fn pieces(t: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
-    let mut out = Vec::new();
-    let mut rest = t;
-    let mut offset = 0;
-    while let Some(i) = rest.find(['{', '}']) {
-        out.push(Piece::Text(&rest[..i]));
-        let tail = &rest[i..];
-        if tail.starts_with("{{") || tail.starts_with("}}") {
-            out.push(Piece::Text(&tail[..1]));
-            rest = &tail[2..];
-            offset += i + 2;
-            continue;
-        }
-        if tail.starts_with('}') {
-            return Err(TemplateError::LoneClose(offset + i));
-        }
-        let close = tail.find('}').ok_or(TemplateError::Unclosed(offset + i))?;
-        let name = &tail[1..close];
-        if !PROMPT_PLACEHOLDERS.contains(&name) {
-            return Err(TemplateError::Unknown(name.to_owned()));
-        }
-        out.push(Piece::Slot(name));
-        rest = &tail[close + 1..];
-        offset += i + close + 1;
-    }
-    out.push(Piece::Text(rest));
-    Ok(out)
-}
-
 impl PromptTemplate {
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
-        let p = pieces(text)?;
+        let p = pieces(text, &PROMPT_PLACEHOLDERS)?;
         if !p.iter().any(|p| matches!(p, Piece::Slot("brief"))) {
             return Err(TemplateError::NoBrief);
         }
@@ -110,19 +63,11 @@ impl PromptTemplate {
 
     /// The prompt for `req`; facts are rendered as pretty JSON.
     pub fn render(&self, req: &DraftRequest) -> String {
-        let facts = serde_json::to_string_pretty(&req.facts).unwrap_or_default();
-        let mut out = String::with_capacity(self.0.len() + req.brief.len() + facts.len());
-        // Parsed at load, so this cannot fail; an error renders the raw text rather than panic.
-        let Ok(parts) = pieces(&self.0) else { return self.0.clone() };
-        for p in parts {
-            match p {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Slot("brief") => out.push_str(&req.brief),
-                Piece::Slot("facts") => out.push_str(&facts),
-                Piece::Slot(_) => out.push_str(&req.max_words.to_string()),
-            }
-        }
-        out
+        render(&self.0, &PROMPT_PLACEHOLDERS, |name| match name {
+            "brief" => req.brief.clone(),
+            "facts" => serde_json::to_string_pretty(&req.facts).unwrap_or_default(),
+            _ => req.max_words.to_string(),
+        })
     }
 
     /// The template used for a kind the spec gives no prompt for.
@@ -162,7 +107,10 @@ mod tests {
 
     #[test]
     fn bad_templates_say_what_is_wrong() {
-        assert_eq!(PromptTemplate::parse("{brief} for {customer}"), Err(TemplateError::Unknown("customer".into())));
+        assert_eq!(
+            PromptTemplate::parse("{brief} for {customer}"),
+            Err(TemplateError::Unknown { name: "customer".into(), known: "{brief}, {facts}, {max_words}".into() })
+        );
         assert_eq!(PromptTemplate::parse("{brief} {facts"), Err(TemplateError::Unclosed(8)));
         assert_eq!(PromptTemplate::parse("{brief} }"), Err(TemplateError::LoneClose(8)));
         assert_eq!(PromptTemplate::parse("Write something."), Err(TemplateError::NoBrief));

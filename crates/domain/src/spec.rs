@@ -162,6 +162,8 @@ pub struct Specialization {
     pub rules: RuleSet,
     /// Prompt templates for drafts, by kind (`[prompts]`; see [`crate::draft`]).
     pub prompts: std::collections::BTreeMap<String, crate::PromptTemplate>,
+    /// How its outputs read (`[outputs]`; see [`crate::output_template`]).
+    pub outputs: crate::OutputTemplates,
 }
 
 fn ser_patterns<S: serde::Serializer>(p: &[Pattern], s: S) -> Result<S::Ok, S::Error> {
@@ -196,6 +198,8 @@ struct RawSpec {
     marketplace: Marketplace,
     #[serde(default)]
     prompts: std::collections::BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    outputs: std::collections::BTreeMap<String, Spanned<String>>,
 }
 
 /// How the agent is offered in the marketplace.
@@ -301,8 +305,13 @@ impl Specialization {
             let template = crate::PromptTemplate::parse(text.get_ref()).map_err(|e| at(text.span(), format!("prompts.{kind}: {e}")))?;
             prompts.insert(kind, template);
         }
+        let mut outputs = crate::OutputTemplates::default();
+        for (kind, text) in raw.outputs {
+            outputs.insert(&kind, text.get_ref()).map_err(|e| at(text.span(), e))?;
+        }
         Ok(Self {
             prompts,
+            outputs,
             id: raw.id.into_inner(),
             name: raw.name,
             budget: raw.budget.map(Spanned::into_inner).unwrap_or_else(|| raw.spec_type.default_budget()),
@@ -408,6 +417,25 @@ schedule = "0 0 9 * * *"
         let e = Specialization::from_toml("w.toml", &bad, &["wowvision.watch"]).unwrap_err();
         assert_eq!(e.line, lines + 3, "{e}");
         assert!(e.reason.contains("prompts.outreach_email") && e.reason.contains("lead_name"), "{e}");
+    }
+
+    #[test]
+    fn output_templates_load_and_bad_ones_name_their_line() {
+        let good = format!("{GOOD}\n[outputs]\ndeliverable_footer = \"Prepared by {{agent}} on {{date}}.\"\n");
+        let s = Specialization::from_toml("w.toml", &good, &["wowvision.watch"]).unwrap();
+        let footer = s.outputs.render(crate::OutputKind::DeliverableFooter, &[("agent", "Vera"), ("date", "2026-12-07")]);
+        assert_eq!(footer, "Prepared by Vera on 2026-12-07.");
+        let lines = GOOD.lines().count();
+        for (bad, want) in [
+            ("deliverable_footer = \"By {customer}\"", "`{customer}`"),
+            ("pr_comment = \"x\"", "unknown output `pr_comment`"),
+            ("daily_report_title = \"\"", "empty"),
+        ] {
+            let text = format!("{GOOD}\n[outputs]\n{bad}\n");
+            let e = Specialization::from_toml("w.toml", &text, &["wowvision.watch"]).unwrap_err();
+            assert_eq!((e.file.as_str(), e.line), ("w.toml", lines + 3), "{e}");
+            assert!(e.reason.contains(want), "{e}");
+        }
     }
 
     #[test]

@@ -216,6 +216,13 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     let commit_time = Utc::now();
     let saved_state = output.state.clone();
     let hands_over = output.outbox.iter().any(|o| o.key.starts_with(waooaw_domain::HANDOFF_KEY_PREFIX));
+    // The spec's `deliverable_footer` closes every deliverable (dated by the event, so a
+    // replayed wake writes the same text).
+    let date = event.timestamp.date_naive().to_string();
+    let footer = spec.outputs.render(
+        waooaw_domain::OutputKind::DeliverableFooter,
+        &[("agent", &instance.personality.name), ("specialization", &spec.name), ("date", &date)],
+    );
     let commit = WakeCommit {
         tenant_id: tenant,
         instance_id,
@@ -232,7 +239,11 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
                 event_id: event.id,
                 kind: d.kind,
                 title: d.title,
-                body_markdown: d.body_markdown,
+                body_markdown: if footer.trim().is_empty() {
+                    d.body_markdown
+                } else {
+                    format!("{}\n\n---\n\n{footer}\n", d.body_markdown.trim_end())
+                },
                 created_at: commit_time,
             })
             .collect(),

@@ -126,6 +126,14 @@ async fn seo_agent_audits_an_uploaded_product_page() {
     assert!(md.contains("- Meta description: (none)"), "{md}");
     assert!(md.contains("- h1: Fell Runner Waterproof Trail Shoe"), "{md}");
     assert!(md.contains("- Structured data: Brand, Offer, Product"), "the JSON-LD types: {md}");
+    // The spec's `deliverable_footer`, filled in for this agent and the upload's day.
+    let day = chrono::Utc::now().date_naive();
+    assert!(
+        md.trim_end().ends_with(&format!(
+            "---\n\nAudited by Sage, your SEO (e-commerce) agent, on {day}. Scores weigh each check by its effect on search ranking."
+        )),
+        "{md}"
+    );
 
     // The HTML rendering carries the same report: headings and tables, element names escaped.
     let h = html(&d);

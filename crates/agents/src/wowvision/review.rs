@@ -30,7 +30,12 @@ pub(super) fn load_policy(state: &mut Value, filename: &str, text: &str) -> NewD
 /// What to send to the customer's GitHub (when connected): one issue per distinct layer-1 or
 /// layer-2 violation, keyed by its fingerprint so the same problem is never filed twice, and the
 /// review as a comment on the pull request, keyed by its content so a repeat is not reposted.
-fn github_outputs(pr: &PullRequest, verdict: &policy::PrVerdict, escalation: Option<&str>) -> Vec<OutboxItem> {
+fn github_outputs(
+    spec: &waooaw_domain::Specialization,
+    pr: &PullRequest,
+    verdict: &policy::PrVerdict,
+    escalation: Option<&str>,
+) -> Vec<OutboxItem> {
     let mut items = Vec::new();
     for v in verdict.violations.iter().filter(|v| v.layer.number() <= 2) {
         let key = format!("vision:{}", v.fingerprint.get(..24).unwrap_or(&v.fingerprint));
@@ -49,7 +54,10 @@ fn github_outputs(pr: &PullRequest, verdict: &policy::PrVerdict, escalation: Opt
         items.push(OutboxItem {
             key: key.clone(),
             action: ExternalAction::GithubIssue {
-                title: format!("Vision policy (layer {}): {} in {}", v.layer.number(), v.rule_id, v.path),
+                title: spec.outputs.render(
+                    waooaw_domain::OutputKind::ViolationIssueTitle,
+                    &[("layer", &v.layer.number().to_string()), ("rule", &v.rule_id), ("path", &v.path)],
+                ),
                 body: format!(
                     "{at}: {}\n\n**Fix:** {}\n\nFound by WowVision Prime in #{} ({}).{answer}\n\n{}",
                     v.message,
@@ -127,5 +135,5 @@ pub(super) async fn review(input: &WakeInput<'_>, state: &Value, pr: &PullReques
         "changes requested"
     };
     let d = NewDeliverable { kind: "pr_review".into(), title: format!("PR #{} review: {outcome}", pr.number), body_markdown: body };
-    (d, github_outputs(pr, &verdict, escalation.as_deref()))
+    (d, github_outputs(input.spec, pr, &verdict, escalation.as_deref()))
 }
