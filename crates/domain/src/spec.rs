@@ -164,6 +164,9 @@ pub struct Specialization {
     pub prompts: std::collections::BTreeMap<String, crate::PromptTemplate>,
     /// How its outputs read (`[outputs]`; see [`crate::output_template`]).
     pub outputs: crate::OutputTemplates,
+    /// The message actions it accepts from other agents, with their payload schemas
+    /// (`[messages."<action>"]`; see [`crate::message`]).
+    pub accepts: std::collections::BTreeMap<String, crate::AcceptedAction>,
 }
 
 fn ser_patterns<S: serde::Serializer>(p: &[Pattern], s: S) -> Result<S::Ok, S::Error> {
@@ -200,6 +203,15 @@ struct RawSpec {
     prompts: std::collections::BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     outputs: std::collections::BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    messages: std::collections::BTreeMap<String, Spanned<RawMessage>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMessage {
+    description: String,
+    schema: toml::Table,
 }
 
 /// How the agent is offered in the marketplace.
@@ -309,9 +321,21 @@ impl Specialization {
         for (kind, text) in raw.outputs {
             outputs.insert(&kind, text.get_ref()).map_err(|e| at(text.span(), e))?;
         }
+        let mut accepts = std::collections::BTreeMap::new();
+        for (action, m) in raw.messages {
+            let span = m.span();
+            if EventType::parse(&action).is_err() {
+                return Err(at(span, format!("messages.{action}: an action is dotted lowercase words, like `brand.check_copy`")));
+            }
+            let m = m.into_inner();
+            let schema = serde_json::to_value(m.schema).map_err(|e| at(span.clone(), format!("messages.{action}.schema: {e}")))?;
+            let accepted = crate::AcceptedAction::new(m.description, schema).map_err(|e| at(span, format!("messages.{action}.schema: {e}")))?;
+            accepts.insert(action, accepted);
+        }
         Ok(Self {
             prompts,
             outputs,
+            accepts,
             id: raw.id.into_inner(),
             name: raw.name,
             budget: raw.budget.map(Spanned::into_inner).unwrap_or_else(|| raw.spec_type.default_budget()),
