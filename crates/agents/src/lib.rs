@@ -1,5 +1,6 @@
 //! Agents and their skills: the work functions specializations name in their spec files.
 
+pub mod consults;
 pub mod drafts;
 pub mod marketplace;
 pub mod skill_agent;

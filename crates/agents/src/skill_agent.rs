@@ -71,6 +71,8 @@ pub struct SkillAgent {
     /// Content types the skill reads.
     pub accepts: &'static [&'static str],
     pub skill: SkillFn,
+    /// The request actions it answers for other agents (its spec declares their schemas).
+    pub answers: &'static [(&'static str, crate::consults::AnswerFn)],
 }
 
 /// How many recent results the context keeps.
@@ -111,6 +113,8 @@ impl WorkFn for SkillAgent {
                                     .await;
                             }
                             outbox = handoff_items(input, handoffs);
+                            // Ask the agents the spec names before delivering.
+                            deliverable.body_markdown.push_str(&crate::consults::consult_for(input, &doc).await);
                             deliverable
                         }
                         Err(e) => rejected(filename, &e.to_string()),
@@ -168,7 +172,53 @@ impl WorkFn for SkillAgent {
                 let d = NewDeliverable { kind: "daily_report".into(), title, body_markdown: md };
                 Ok(WorkOutput::new(state, format!("daily report: {since} input(s)")).with_deliverable(d).with_outbox(outbox))
             }
+            "agent.message" => Ok(self.on_message(input, state)),
             other => Ok(WorkOutput::new(state, format!("{} does not act on {other}", self.name))),
+        }
+    }
+}
+
+impl SkillAgent {
+    /// A message from another agent: a request is answered (or refused, naming what this agent
+    /// answers); a notification is kept in the context; a response needs nothing more.
+    fn on_message(&self, input: &WakeInput<'_>, mut state: Value) -> WorkOutput {
+        use waooaw_domain::{MessageKind, Reply};
+        let Some(msg) = waooaw_runtime::message_of(input.event) else {
+            return WorkOutput::new(state, "an agent.message without a readable envelope");
+        };
+        match msg.kind {
+            MessageKind::Request => {
+                let reply = match self.answers.iter().find(|(action, _)| *action == msg.action) {
+                    Some((_, answer)) => match answer(&msg.payload, &input.spec.settings) {
+                        Ok(result) => Reply::Ok { result },
+                        Err(reason) => Reply::Failed { reason },
+                    },
+                    None => {
+                        let known = self.answers.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", ");
+                        Reply::Refused {
+                            reason: format!(
+                                "{} answers {}, not `{}`",
+                                input.spec.name,
+                                if known.is_empty() { "nothing" } else { &known },
+                                msg.action
+                            ),
+                        }
+                    }
+                };
+                bump(&mut state, "answered_requests");
+                let summary = format!("answered `{}` for {}", msg.action, msg.from);
+                WorkOutput::new(state, summary).with_reply(reply)
+            }
+            MessageKind::Notification => {
+                let note = json!({"from": msg.from, "action": msg.action, "payload": msg.payload, "at": input.event.timestamp});
+                let notes = state.get("notifications").and_then(Value::as_array).cloned().unwrap_or_default();
+                let keep = notes.len().saturating_sub(RECENT - 1);
+                let mut notes: Vec<Value> = notes.into_iter().skip(keep).collect();
+                notes.push(note);
+                state["notifications"] = Value::Array(notes);
+                WorkOutput::new(state, format!("noted `{}` from {}", msg.action, msg.from))
+            }
+            _ => WorkOutput::new(state, format!("noted a {:?} to `{}`", msg.kind, msg.action)),
         }
     }
 }

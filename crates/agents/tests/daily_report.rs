@@ -44,6 +44,7 @@ async fn the_daily_report_lists_inputs_decisions_by_tier_cost_and_escalations() 
         pending_deliveries: 0,
         learnings: &[],
         decider: &Figures,
+        consult: &waooaw_runtime::NoConsult,
     };
     let out = work.run(&input).await.expect("report");
     let report = &out.deliverables[0];

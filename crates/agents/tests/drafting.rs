@@ -108,8 +108,16 @@ async fn upload_file(w: &World, decider: &dyn Decider, filename: &str, content_t
     let event =
         NewEvent::new(EventType::parse("input.received").unwrap(), "api", w.instance.tenant_id, payload).into_event(Utc::now()).unwrap();
     let state = json!({});
-    let input =
-        WakeInput { spec: &w.spec, instance: &w.instance, event: &event, state: &state, pending_deliveries: 0, learnings: &[], decider };
+    let input = WakeInput {
+        spec: &w.spec,
+        instance: &w.instance,
+        event: &event,
+        state: &state,
+        pending_deliveries: 0,
+        learnings: &[],
+        decider,
+        consult: &waooaw_runtime::NoConsult,
+    };
     let out = waooaw_runtime::WorkFn::run(work.as_ref(), &input).await.expect("wake");
     assert_ne!(out.deliverables[0].kind, "input_rejected", "{}", out.deliverables[0].body_markdown);
     out.deliverables[0].body_markdown.clone()

@@ -154,7 +154,10 @@ mod tests {
             respond_by: Some(Utc::now()),
         };
         let v = serde_json::to_value(&m).unwrap();
-        assert_eq!((v["protocol"].as_u64(), v["to"]["kind"].as_str(), v["kind"].as_str()), (Some(1), Some("specialization"), Some("request")));
+        assert_eq!(
+            (v["protocol"].as_u64(), v["to"]["kind"].as_str(), v["kind"].as_str()),
+            (Some(1), Some("specialization"), Some("request"))
+        );
         assert_eq!(serde_json::from_value::<Message>(v).unwrap(), m);
     }
 }

@@ -329,7 +329,8 @@ impl Specialization {
             }
             let m = m.into_inner();
             let schema = serde_json::to_value(m.schema).map_err(|e| at(span.clone(), format!("messages.{action}.schema: {e}")))?;
-            let accepted = crate::AcceptedAction::new(m.description, schema).map_err(|e| at(span, format!("messages.{action}.schema: {e}")))?;
+            let accepted =
+                crate::AcceptedAction::new(m.description, schema).map_err(|e| at(span, format!("messages.{action}.schema: {e}")))?;
             accepts.insert(action, accepted);
         }
         Ok(Self {

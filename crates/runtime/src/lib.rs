@@ -15,6 +15,7 @@ mod commit;
 mod dispatch;
 mod handoff;
 mod ingest;
+pub mod messages;
 pub mod observe;
 mod registry;
 mod runtime;
@@ -25,6 +26,7 @@ mod warm;
 pub mod work;
 
 pub use catalog::{Catalog, CatalogError};
+pub use messages::{MessageError, message_of};
 pub use runtime::{Runtime, RuntimeConfig, RuntimeError, WakeProbe};
 pub use waooaw_domain::{Decider, NoDecider};
-pub use work::{WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};
+pub use work::{Consult, NoConsult, WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};

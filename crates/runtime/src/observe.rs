@@ -148,3 +148,46 @@ impl InternalEvent for ScheduleFired<'_> {
         metrics::counter!("waooaw_schedule_ticks_total").increment(self.instances as u64);
     }
 }
+
+pub struct MessageSent<'a> {
+    pub tenant_id: waooaw_domain::TenantId,
+    pub from: waooaw_domain::InstanceId,
+    pub kind: waooaw_domain::MessageKind,
+    pub action: &'a str,
+    pub recipients: usize,
+}
+
+impl InternalEvent for MessageSent<'_> {
+    fn emit(self) {
+        let kind = serde_json::to_value(self.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        tracing::info!(tenant_id = %self.tenant_id, from = %self.from, kind, action = self.action, recipients = self.recipients,
+            "agent message sent");
+        metrics::counter!("waooaw_agent_messages_total", "kind" => kind).increment(self.recipients as u64);
+    }
+}
+
+pub struct ConsultFinished<'a> {
+    pub tenant_id: waooaw_domain::TenantId,
+    pub from: waooaw_domain::InstanceId,
+    pub action: &'a str,
+    pub elapsed: Duration,
+    pub outcome: &'a Result<serde_json::Value, crate::messages::MessageError>,
+}
+
+impl InternalEvent for ConsultFinished<'_> {
+    fn emit(self) {
+        let outcome = match self.outcome {
+            Ok(_) => "answered",
+            Err(crate::messages::MessageError::DeadlineExceeded { .. }) => "deadline",
+            Err(_) => "failed",
+        };
+        match self.outcome {
+            Ok(_) => tracing::info!(tenant_id = %self.tenant_id, from = %self.from, action = self.action,
+                elapsed_ms = self.elapsed.as_millis() as u64, "consult answered"),
+            Err(e) => tracing::warn!(tenant_id = %self.tenant_id, from = %self.from, action = self.action,
+                elapsed_ms = self.elapsed.as_millis() as u64, error = %e, "consult not answered"),
+        }
+        metrics::counter!("waooaw_consults_total", "outcome" => outcome).increment(1);
+        metrics::histogram!("waooaw_consult_seconds").record(self.elapsed.as_secs_f64());
+    }
+}

@@ -92,6 +92,8 @@ pub(crate) struct Shared {
     pub decider: Arc<dyn waooaw_domain::Decider>,
     /// Wakes the handoff sender when a commit saved a handoff.
     pub handoffs: tokio::sync::Notify,
+    /// Requests this process's wakes are waiting on (`consult`).
+    pub waiters: crate::messages::Waiters,
 }
 
 pub struct Runtime {
@@ -140,6 +142,7 @@ impl Runtime {
             warm,
             decider,
             handoffs: tokio::sync::Notify::new(),
+            waiters: Default::default(),
         });
         let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());
         let (dispatcher, finisher_task) = Dispatcher::new(shared.clone());
@@ -224,6 +227,25 @@ impl Runtime {
         let event = new.into_event(Utc::now()).map_err(|e| RuntimeError::Invalid(e.to_string()))?;
         self.ingest.submit(event.clone()).await?;
         Ok(event)
+    }
+
+    /// Sends a message between two of a tenant's agents (the API's `POST /v1/messages`):
+    /// resolved and checked like any agent's message. Returns its events.
+    pub async fn send_message(&self, msg: &waooaw_domain::Message) -> Result<Vec<Event>, crate::messages::MessageError> {
+        crate::messages::send(&self.shared, msg).await
+    }
+
+    /// A consult on behalf of `from`, as its wake would make it (tests and benchmarks).
+    pub async fn consult(
+        &self,
+        from: &Instance,
+        cause: &Event,
+        to: waooaw_domain::Recipient,
+        action: &str,
+        payload: serde_json::Value,
+        deadline: Duration,
+    ) -> Result<serde_json::Value, crate::messages::MessageError> {
+        crate::messages::consult(&self.shared, from, cause, to, action, payload, deadline).await
     }
 
     pub async fn create_instance(

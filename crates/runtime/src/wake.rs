@@ -169,6 +169,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
         pending_deliveries: pending,
         learnings: &learnings,
         decider: shared.decider.as_ref(),
+        consult: &Consulting(shared),
     };
     let mut attempt: i32 = 0;
     let output = loop {
@@ -215,6 +216,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     // 6. Save the context, the delivery and the counters together.
     let commit_time = Utc::now();
     let saved_state = output.state.clone();
+    let reply = output.reply.clone();
     let hands_over = output.outbox.iter().any(|o| o.key.starts_with(waooaw_domain::HANDOFF_KEY_PREFIX));
     // The spec's `deliverable_footer` closes every deliverable (dated by the event, so a
     // replayed wake writes the same text).
@@ -258,6 +260,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
                 // Send the handoff now rather than at the next poll.
                 shared.handoffs.notify_one();
             }
+            answer_request(shared, event, &spec.id, reply).await;
             let mut instance = instance.clone();
             instance.context_version = version;
             instance.wake_count += 1;
@@ -284,4 +287,37 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
             None
         }
     })
+}
+
+/// The runtime's [`Consult`]: through the bus, with this process's waiters.
+struct Consulting<'a>(&'a Shared);
+
+#[async_trait::async_trait]
+impl crate::work::Consult for Consulting<'_> {
+    async fn consult(
+        &self,
+        from: &waooaw_domain::Instance,
+        cause: &Event,
+        to: waooaw_domain::Recipient,
+        action: &str,
+        payload: serde_json::Value,
+        deadline: Duration,
+    ) -> Result<serde_json::Value, crate::MessageError> {
+        crate::messages::consult(self.0, from, cause, to, action, payload, deadline)
+            .instrument(tracing::info_span!("consult", action))
+            .await
+    }
+}
+
+/// A request that wants an answer gets one: the work's reply, or a failure saying it gave none.
+async fn answer_request(shared: &Shared, event: &Event, spec: &str, reply: Option<waooaw_domain::Reply>) {
+    let Some(request) = crate::messages::message_of(event) else { return };
+    if request.kind != waooaw_domain::MessageKind::Request || !request.requires_response {
+        return;
+    }
+    let reply =
+        reply.unwrap_or_else(|| waooaw_domain::Reply::Failed { reason: format!("`{spec}` gave no answer to `{}`", request.action) });
+    if let Err(e) = crate::messages::respond(shared, event, &request, reply).await {
+        crate::observe::InfrastructureError { during: "message response", error: &e }.emit();
+    }
 }

@@ -27,6 +27,9 @@ pub enum Code {
     GithubNotConnected,
     ConversationNotFound,
     SpecializationNotFound,
+    RecipientNotFound,
+    MessageRefused,
+    UnsupportedProtocol,
     RouteNotFound,
     MethodNotAllowed,
     InvalidTransition,
@@ -39,7 +42,10 @@ impl Code {
     pub fn status(self) -> StatusCode {
         use Code::*;
         match self {
-            MalformedJson | InvalidRequest | InvalidEventType | InvalidId | MissingParameter | MissingSignature => StatusCode::BAD_REQUEST,
+            MalformedJson | InvalidRequest | InvalidEventType | InvalidId | MissingParameter | MissingSignature | UnsupportedProtocol => {
+                StatusCode::BAD_REQUEST
+            }
+            MessageRefused => StatusCode::UNPROCESSABLE_ENTITY,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | InvalidSignature => StatusCode::UNAUTHORIZED,
@@ -52,6 +58,7 @@ impl Code {
             | GithubNotConnected
             | ConversationNotFound
             | SpecializationNotFound
+            | RecipientNotFound
             | RouteNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             InvalidTransition | Conflict => StatusCode::CONFLICT,
@@ -82,6 +89,9 @@ impl Code {
             GithubNotConnected => "github_not_connected",
             ConversationNotFound => "conversation_not_found",
             SpecializationNotFound => "specialization_not_found",
+            RecipientNotFound => "recipient_not_found",
+            MessageRefused => "message_refused",
+            UnsupportedProtocol => "unsupported_protocol",
             RouteNotFound => "route_not_found",
             MethodNotAllowed => "method_not_allowed",
             InvalidTransition => "invalid_transition",
@@ -130,6 +140,19 @@ impl From<RuntimeError> for ApiError {
             RuntimeError::Concurrent(_) => Code::Conflict,
             RuntimeError::Store(waooaw_store::StoreError::Conflict(_)) => Code::Conflict,
             RuntimeError::Store(_) | RuntimeError::Bus(_) | RuntimeError::Ingest(_) => Code::Unavailable,
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+impl From<waooaw_runtime::MessageError> for ApiError {
+    fn from(e: waooaw_runtime::MessageError) -> Self {
+        use waooaw_runtime::MessageError as M;
+        let code = match &e {
+            M::Protocol(_) => Code::UnsupportedProtocol,
+            M::UnknownRecipient(_) => Code::RecipientNotFound,
+            M::SelfConsult | M::NotAccepted { .. } | M::Schema { .. } | M::Refused { .. } => Code::MessageRefused,
+            M::DeadlineExceeded { .. } | M::Failed { .. } | M::Store(_) => Code::Unavailable,
         };
         Self::new(code, e.to_string())
     }

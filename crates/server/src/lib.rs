@@ -9,6 +9,7 @@ mod extract;
 mod github_api;
 pub mod github_outbox;
 mod github_replies;
+mod messages_api;
 mod outputs_api;
 mod status_page;
 pub mod webhook;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/costs", get(decisions_api::costs))
         .route("/tenants/{id}/github", get(github_api::show).put(github_api::connect).delete(github_api::disconnect))
         .route("/outputs", get(github_api::list_outputs))
+        .route("/messages", post(messages_api::send_message))
         .route("/budgets", get(budgets_api::get_budgets).put(budgets_api::set_budget))
         .route("/escalations", get(decisions_api::list_escalations))
         .route("/escalations/{id}/answer", post(decisions_api::answer_escalation))

@@ -1,12 +1,18 @@
 //! Agents whose input is a page, a stylesheet or copy: SEO (e-commerce) and Brand Strategy.
 
+use super::answers::{brand_check_copy, seo_check_copy};
 use super::{AgentDef, deliverable, options};
 use crate::skill_agent::{Document, SkillOutput};
 use crate::skills::{SkillError, brand, html};
 
 pub(crate) const AGENTS: &[AgentDef] = &[
-    AgentDef { name: "seo.audit", accepts: &["text/html"], skill: seo_audit },
-    AgentDef { name: "brand.review", accepts: &["text/plain", "text/markdown", "text/html", "text/css"], skill: brand_review },
+    AgentDef { name: "seo.audit", accepts: &["text/html"], skill: seo_audit, answers: &[("seo.check_copy", seo_check_copy)] },
+    AgentDef {
+        name: "brand.review",
+        accepts: &["text/plain", "text/markdown", "text/html", "text/css"],
+        skill: brand_review,
+        answers: &[("brand.check_copy", brand_check_copy)],
+    },
 ];
 
 fn seo_audit(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {

@@ -2,6 +2,7 @@
 //! uploaded document with the options from its spec's `[settings]` and writes a deliverable.
 //! Adding an agent with existing logic is a spec file naming one of these work functions.
 
+mod answers;
 mod enablement;
 mod marketing;
 mod sales;
@@ -17,7 +18,10 @@ use waooaw_runtime::WorkRegistry;
 /// Every marketplace agent's work function.
 pub fn register(r: &mut WorkRegistry) {
     for agent in sales::AGENTS.iter().chain(marketing::AGENTS).chain(text::AGENTS) {
-        r.register(agent.name, Arc::new(SkillAgent { name: agent.name, accepts: agent.accepts, skill: agent.skill }));
+        r.register(
+            agent.name,
+            Arc::new(SkillAgent { name: agent.name, accepts: agent.accepts, skill: agent.skill, answers: agent.answers }),
+        );
     }
     r.register(enablement::WORK_NAME, Arc::new(enablement::AnswerObjections));
 }
@@ -39,6 +43,8 @@ pub(crate) struct AgentDef {
     pub name: &'static str,
     pub accepts: &'static [&'static str],
     pub skill: crate::skill_agent::SkillFn,
+    /// Request actions it answers for other agents.
+    pub answers: &'static [(&'static str, crate::consults::AnswerFn)],
 }
 
 /// The visible text of a page (for checks that read prose).

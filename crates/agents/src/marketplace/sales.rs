@@ -9,12 +9,12 @@ use crate::skills::{SkillError, crm, influencer, leads, pipeline, ppc};
 const CSV: &[&str] = &["text/csv"];
 
 pub(crate) const AGENTS: &[AgentDef] = &[
-    AgentDef { name: "ppc.analyse", accepts: &["text/csv", "application/json"], skill: ppc_analyse },
-    AgentDef { name: "influencer.rank", accepts: CSV, skill: influencer_rank },
-    AgentDef { name: "ae.pipeline", accepts: &["text/csv", "application/json"], skill: ae_pipeline },
-    AgentDef { name: "crm.dedupe", accepts: CSV, skill: crm_dedupe },
-    AgentDef { name: "leadgen.qualify", accepts: CSV, skill: leadgen_qualify },
-    AgentDef { name: "sdr.score", accepts: CSV, skill: sdr_score },
+    AgentDef { name: "ppc.analyse", accepts: &["text/csv", "application/json"], skill: ppc_analyse, answers: &[] },
+    AgentDef { name: "influencer.rank", accepts: CSV, skill: influencer_rank, answers: &[] },
+    AgentDef { name: "ae.pipeline", accepts: &["text/csv", "application/json"], skill: ae_pipeline, answers: &[] },
+    AgentDef { name: "crm.dedupe", accepts: CSV, skill: crm_dedupe, answers: &[] },
+    AgentDef { name: "leadgen.qualify", accepts: CSV, skill: leadgen_qualify, answers: &[] },
+    AgentDef { name: "sdr.score", accepts: CSV, skill: sdr_score, answers: &[] },
 ];
 
 /// Campaign metrics (CSV) get a pacing and bid report; ad copy (JSON: `{"platform": "google",

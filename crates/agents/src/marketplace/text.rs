@@ -8,11 +8,11 @@ use crate::skills::{SkillError, content, email, social, success, support};
 use serde_json::Value;
 
 pub(crate) const AGENTS: &[AgentDef] = &[
-    AgentDef { name: "content.review", accepts: &["text/plain", "text/markdown", "text/html"], skill: content_review },
-    AgentDef { name: "social.review", accepts: &["text/plain", "text/markdown"], skill: social_review },
-    AgentDef { name: "email.review", accepts: &["text/html", "application/json"], skill: email_review },
-    AgentDef { name: "support.triage", accepts: &["application/json", "text/plain"], skill: support_triage },
-    AgentDef { name: "success.health", accepts: &["application/json"], skill: success_health },
+    AgentDef { name: "content.review", accepts: &["text/plain", "text/markdown", "text/html"], skill: content_review, answers: &[] },
+    AgentDef { name: "social.review", accepts: &["text/plain", "text/markdown"], skill: social_review, answers: &[] },
+    AgentDef { name: "email.review", accepts: &["text/html", "application/json"], skill: email_review, answers: &[] },
+    AgentDef { name: "support.triage", accepts: &["application/json", "text/plain"], skill: support_triage, answers: &[] },
+    AgentDef { name: "success.health", accepts: &["application/json"], skill: success_health, answers: &[] },
 ];
 
 fn content_review(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {

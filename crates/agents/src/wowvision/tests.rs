@@ -24,6 +24,7 @@ fn run(state: &Value, ty: &str, payload: Value) -> Result<WorkOutput, WorkError>
         pending_deliveries: 0,
         learnings: &[],
         decider: &waooaw_runtime::NoDecider,
+        consult: &waooaw_runtime::NoConsult,
     };
     WatchChanges.watch(&input)
 }

@@ -9,7 +9,7 @@
 mod content;
 pub(crate) mod dom;
 mod head;
-mod keyword;
+pub(crate) mod keyword;
 mod links;
 pub(crate) mod report;
 mod structured;
