@@ -243,3 +243,38 @@ async fn messages_through_the_api_are_checked_against_the_receiver() {
     let (_, i) = app.get_json(&format!("/v1/instances/{gus}?tenant_id={}", globex.id)).await;
     assert_eq!(i["wake_count"], 0, "{i}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wowvision_consults_brand_strategy_on_the_documentation_it_reviews() {
+    const POLICY: &str = include_str!("../../agents/tests/fixtures/text/vision.toml");
+    const PR: &str = include_str!("../../agents/tests/fixtures/text/pull_request.json");
+    let app = TestApp::start().await;
+    let acme = app.create_tenant("Riverside Health").await;
+    let vera = app.create_wowvision(&acme.id, "Vera").await;
+    let bree = hire(&app, &acme.id, "brand-strategy", "Bree").await;
+    for (name, ct, body) in [("vision.toml", "text/plain", POLICY), ("pr-128.json", "application/json", PR)] {
+        let r = app
+            .post(&format!("/v1/instances/{vera}/inputs"))
+            .query(&[("tenant_id", acme.id.as_str()), ("filename", name)])
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+    }
+    let start = Instant::now();
+    let review = loop {
+        let (_, v) = app.get_json(&format!("/v1/instances/{vera}/deliverables?tenant_id={}", acme.id)).await;
+        if let Some(d) = v["deliverables"].as_array().and_then(|l| l.iter().find(|d| d["kind"] == "pr_review")) {
+            break d.clone();
+        }
+        assert!(start.elapsed() < DEADLINE, "no review: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let md = review["body_markdown"].as_str().unwrap();
+    let brand = md.split("### Brand terms (consulted Brand Strategy on ").nth(1).unwrap_or_else(|| panic!("no brand section: {md}"));
+    assert!(brand.contains("`docs/") && brand.contains("Brand voice score"), "{brand}");
+    let (_, b) = app.get_json(&format!("/v1/instances/{bree}?tenant_id={}", acme.id)).await;
+    assert_eq!(b["context"]["state"]["answered_requests"], 1, "Bree answered once: {b}");
+}

@@ -127,6 +127,7 @@ pub(super) async fn review(input: &WakeInput<'_>, state: &Value, pr: &PullReques
         body.push_str(&format!("\n\n**Layer 1:** {who}: {}\n", decision.reason));
         escalation = decision.fields.get("escalation_id").and_then(Value::as_str).map(str::to_owned);
     }
+    body.push_str(&brand_terms(input, pr).await);
     let outcome = if verdict.escalate {
         "escalated"
     } else if verdict.approve {
@@ -136,4 +137,33 @@ pub(super) async fn review(input: &WakeInput<'_>, state: &Value, pr: &PullReques
     };
     let d = NewDeliverable { kind: "pr_review".into(), title: format!("PR #{} review: {outcome}", pr.number), body_markdown: body };
     (d, github_outputs(input.spec, pr, &verdict, escalation.as_deref()))
+}
+
+/// How long the review waits for Brand Strategy.
+const BRAND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+/// Brand Strategy's schema caps the text; documentation beyond this is not sent.
+const MAX_BRAND_TEXT_CHARS: usize = 400_000;
+
+/// The pull request's documentation, checked for brand terms by the tenant's Brand Strategy
+/// (consulted through the bus). Nothing is said when no Brand Strategy is hired or no
+/// documentation changed.
+async fn brand_terms(input: &WakeInput<'_>, pr: &PullRequest) -> String {
+    let docs: Vec<(&str, &str)> = pr
+        .files
+        .iter()
+        .filter(|f| f.status != policy::ChangeStatus::Removed && (f.path.ends_with(".md") || f.path.ends_with(".mdx")))
+        .filter_map(|f| Some((f.path.as_str(), f.content.as_deref()?)))
+        .collect();
+    if docs.is_empty() {
+        return String::new();
+    }
+    let text: String = docs.iter().map(|(_, c)| *c).collect::<Vec<_>>().join("\n\n").chars().take(MAX_BRAND_TEXT_CHARS).collect();
+    let payload = json!({"text": text, "content_type": "text/markdown", "filename": docs[0].0.chars().take(255).collect::<String>()});
+    let answer =
+        input.consult(waooaw_domain::Recipient::Specialization("brand-strategy".into()), "brand.check_copy", payload, BRAND_DEADLINE).await;
+    if matches!(answer, Err(waooaw_runtime::MessageError::UnknownRecipient(_))) {
+        return String::new();
+    }
+    let files = docs.iter().map(|(p, _)| format!("`{p}`")).collect::<Vec<_>>().join(", ");
+    format!("\n\n### Brand terms (consulted Brand Strategy on {files})\n\n{}", crate::consults::answer_markdown(answer))
 }
