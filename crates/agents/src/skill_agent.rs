@@ -89,7 +89,13 @@ impl WorkFn for SkillAgent {
         match event.event_type.as_str() {
             // An upload, or a document another agent handed over (same fields, in `package`).
             "input.received" | "agent.handoff" => {
-                let p = if event.event_type.as_str() == "agent.handoff" { &event.payload["package"] } else { &event.payload };
+                let handed = event.event_type.as_str() == "agent.handoff";
+                let p = if handed { &event.payload["package"] } else { &event.payload };
+                if handed {
+                    let from = json!({"key": event.payload["handoff"], "from": event.payload["from_instance"],
+                        "action": event.payload["action"], "at": event.timestamp});
+                    push_bounded(&mut state, "handoffs_received", from, RECENT);
+                }
                 let text = |k: &str| p.get(k).and_then(Value::as_str);
                 let (Some(filename), Some(content_type), Some(content)) = (text("filename"), text("content_type"), text("content")) else {
                     return Err(WorkError::Permanent("a document needs `filename`, `content_type` and `content` strings".into()));
@@ -113,6 +119,13 @@ impl WorkFn for SkillAgent {
                                     .await;
                             }
                             outbox = handoff_items(input, handoffs);
+                            for item in &outbox {
+                                if let waooaw_domain::ExternalAction::Handoff { to, action, .. } = &item.action {
+                                    let sent =
+                                        json!({"key": item.key, "to": to, "action": action, "status": "sent", "at": event.timestamp});
+                                    push_bounded(&mut state, "handoffs_sent", sent, RECENT);
+                                }
+                            }
                             // Ask the agents the spec names before delivering.
                             deliverable.body_markdown.push_str(&crate::consults::consult_for(input, &doc).await);
                             deliverable
@@ -123,9 +136,11 @@ impl WorkFn for SkillAgent {
                 let ok = deliverable.kind != "input_rejected";
                 bump(&mut state, if ok { "deliverables" } else { "rejected_inputs" });
                 bump(&mut state, "since_report");
-                push_recent(
+                push_bounded(
                     &mut state,
+                    "recent",
                     json!({"filename": filename, "kind": deliverable.kind, "title": deliverable.title, "at": event.timestamp}),
+                    RECENT,
                 );
                 let summary = format!("{}: {}", if ok { "delivered" } else { "could not use the input" }, deliverable.title);
                 Ok(WorkOutput::new(state, summary).with_deliverable(deliverable).with_outbox(outbox))
@@ -211,12 +226,21 @@ impl SkillAgent {
             }
             MessageKind::Notification => {
                 let note = json!({"from": msg.from, "action": msg.action, "payload": msg.payload, "at": input.event.timestamp});
-                let notes = state.get("notifications").and_then(Value::as_array).cloned().unwrap_or_default();
-                let keep = notes.len().saturating_sub(RECENT - 1);
-                let mut notes: Vec<Value> = notes.into_iter().skip(keep).collect();
-                notes.push(note);
-                state["notifications"] = Value::Array(notes);
+                push_bounded(&mut state, "notifications", note, RECENT);
                 WorkOutput::new(state, format!("noted `{}` from {}", msg.action, msg.from))
+            }
+            // The receiver took a handoff: the task this agent handed over is closed.
+            MessageKind::Response if msg.action == "handoff.accept" => {
+                let key = msg.payload.get("handoff").cloned().unwrap_or(Value::Null);
+                if let Some(sent) = state.get_mut("handoffs_sent").and_then(Value::as_array_mut) {
+                    for h in sent.iter_mut().filter(|h| h["key"] == key) {
+                        h["status"] = json!("accepted");
+                        h["accepted_by"] = json!(msg.from);
+                        h["accepted_at"] = json!(input.event.timestamp);
+                    }
+                }
+                bump(&mut state, "handoffs_accepted");
+                WorkOutput::new(state, format!("handoff accepted by {}", msg.from))
             }
             _ => WorkOutput::new(state, format!("noted a {:?} to `{}`", msg.kind, msg.action)),
         }
@@ -254,10 +278,16 @@ fn bump(state: &mut Value, key: &str) {
     state[key] = json!(n + 1);
 }
 
-fn push_recent(state: &mut Value, item: Value) {
-    let mut list = state.get("recent").and_then(Value::as_array).cloned().unwrap_or_default();
-    list.push(item);
-    let excess = list.len().saturating_sub(RECENT);
-    list.drain(..excess);
-    state["recent"] = Value::Array(list);
+/// Appends to a list in the state (an object), keeping the newest `limit` items.
+pub(crate) fn push_bounded(state: &mut Value, key: &str, item: Value, limit: usize) {
+    let Value::Object(m) = state else { return };
+    let list = m.entry(key.to_owned()).or_insert_with(|| json!([]));
+    if !list.is_array() {
+        *list = json!([]);
+    }
+    if let Value::Array(a) = list {
+        a.push(item);
+        let excess = a.len().saturating_sub(limit);
+        a.drain(..excess);
+    }
 }

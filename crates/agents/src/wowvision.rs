@@ -88,7 +88,7 @@ impl WatchChanges {
                     "event_id": event.id,
                     "at": event.timestamp,
                 });
-                push_bounded(&mut state, "recent_changes", change, limit);
+                crate::skill_agent::push_bounded(&mut state, "recent_changes", change, limit);
                 bump(&mut state, &["changes_since_report"]);
                 bump(&mut state, &["totals", kind]);
                 format!("recorded {} of watched file {path}", kind.trim_start_matches("file."))
@@ -119,7 +119,7 @@ impl WatchChanges {
                 let changes = state.get("changes_since_report").and_then(Value::as_u64).unwrap_or(0);
                 let report = json!({"at": event.timestamp, "watched_changes": changes,
                     "open_pull_requests": state.get("open_pull_requests").cloned().unwrap_or(json!([]))});
-                push_bounded(&mut state, "daily_reports", report, 30);
+                crate::skill_agent::push_bounded(&mut state, "daily_reports", report, 30);
                 set(&mut state, "changes_since_report", json!(0));
                 format!("daily report: {changes} watched change(s) since the last one")
             }
@@ -148,21 +148,6 @@ fn bump(state: &mut Value, path: &[&str]) {
             return;
         }
         cur = m.entry((*key).to_owned()).or_insert_with(|| json!({}));
-    }
-}
-
-fn push_bounded(state: &mut Value, key: &str, item: Value, limit: usize) {
-    let Value::Object(m) = state else { return };
-    let list = m.entry(key.to_owned()).or_insert_with(|| json!([]));
-    if !list.is_array() {
-        *list = json!([]);
-    }
-    if let Value::Array(a) = list {
-        a.push(item);
-        if a.len() > limit {
-            let excess = a.len() - limit;
-            a.drain(..excess);
-        }
     }
 }
 

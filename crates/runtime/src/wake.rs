@@ -261,6 +261,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
                 shared.handoffs.notify_one();
             }
             answer_request(shared, event, &spec.id, reply).await;
+            accept_handoff(shared, event, &output.summary).await;
             let mut instance = instance.clone();
             instance.context_version = version;
             instance.wake_count += 1;
@@ -319,5 +320,35 @@ async fn answer_request(shared: &Shared, event: &Event, spec: &str, reply: Optio
         reply.unwrap_or_else(|| waooaw_domain::Reply::Failed { reason: format!("`{spec}` gave no answer to `{}`", request.action) });
     if let Err(e) = crate::messages::respond(shared, event, &request, reply).await {
         crate::observe::InfrastructureError { during: "message response", error: &e }.emit();
+    }
+}
+
+/// A handoff is accepted once the receiver's wake that took it is saved: the sender hears so
+/// (a `handoff.accept` response), and its task closes then, not when the handoff was sent.
+async fn accept_handoff(shared: &Shared, event: &Event, summary: &str) {
+    if event.event_type.as_str() != "agent.handoff" {
+        return;
+    }
+    let (Some(receiver), Some(sender)) =
+        (event.target_instance, event.payload.get("from_instance").and_then(|v| serde_json::from_value(v.clone()).ok()))
+    else {
+        return;
+    };
+    let msg = waooaw_domain::Message {
+        protocol: waooaw_domain::PROTOCOL_VERSION,
+        id: crate::messages::response_id(event.tenant_id, event.id),
+        tenant_id: event.tenant_id,
+        from: receiver,
+        to: waooaw_domain::Recipient::Instance(sender),
+        kind: waooaw_domain::MessageKind::Response,
+        action: "handoff.accept".into(),
+        payload: serde_json::json!({"handoff": event.payload.get("handoff"), "event_id": event.id, "summary": summary}),
+        conversation_id: event.correlation_id,
+        parent_id: Some(event.id),
+        requires_response: false,
+        respond_by: None,
+    };
+    if let Err(e) = crate::messages::send(shared, &msg).await {
+        crate::observe::InfrastructureError { during: "handoff acceptance", error: &e }.emit();
     }
 }

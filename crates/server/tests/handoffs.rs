@@ -105,6 +105,7 @@ async fn chain(app: &TestApp) {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|e| e["event"]["type"] != "agent.message")
         .map(|e| (e["event"]["type"].as_str().unwrap(), e["deliveries"][0]["instance_id"].as_str().unwrap_or("")))
         .collect();
     assert_eq!(steps, [("input.received", lena.as_str()), ("agent.handoff", sam.as_str()), ("agent.handoff", ava.as_str())], "{conv}");
@@ -114,6 +115,38 @@ async fn chain(app: &TestApp) {
         (StatusCode::NOT_FOUND, Some("conversation_not_found")),
         "another tenant sees nothing"
     );
+
+    // Each handoff was accepted by its receiver, which told the sender: both contexts show it.
+    let start = Instant::now();
+    loop {
+        let (_, conv) = app.get_json(&format!("/v1/conversations/{correlation}?tenant_id={}", acme.id)).await;
+        let accepts = conv["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["type"] == "agent.message" && e["event"]["payload"]["action"] == "handoff.accept")
+            .count();
+        if accepts == 2 {
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE && accepts < 2, "{accepts} acceptances: {conv}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for (sender, receiver) in [(&lena, &sam), (&sam, &ava)] {
+        let start = Instant::now();
+        let sent = loop {
+            let (_, i) = app.get_json(&format!("/v1/instances/{sender}?tenant_id={}", acme.id)).await;
+            let sent = i["context"]["state"]["handoffs_sent"][0].clone();
+            if sent["status"] == "accepted" || start.elapsed() > DEADLINE {
+                break sent;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert_eq!((sent["status"].as_str(), sent["accepted_by"].as_str()), (Some("accepted"), Some(receiver.as_str())), "{sent}");
+        let (_, r) = app.get_json(&format!("/v1/instances/{receiver}?tenant_id={}", acme.id)).await;
+        let received = &r["context"]["state"]["handoffs_received"][0];
+        assert_eq!((received["from"].as_str(), &received["key"]), (Some(sender.as_str()), &sent["key"]), "{r}");
+    }
 
     // The other tenant's SDR was never woken.
     let (_, v) = app.get_json(&format!("/v1/instances/{other_sdr}/deliverables?tenant_id={}", globex.id)).await;
