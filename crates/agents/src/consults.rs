@@ -8,7 +8,7 @@ use crate::skill_agent::Document;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
-use waooaw_domain::Recipient;
+use waooaw_domain::{DecisionRequest, Message, Recipient, Reply, Urgency, Verdict};
 use waooaw_runtime::{MessageError, WakeInput};
 
 /// Answers one request action: the payload (already checked against the spec's schema) and
@@ -48,6 +48,27 @@ pub(crate) async fn consult_for(input: &WakeInput<'_>, doc: &Document<'_>) -> St
         md.push_str(&answer_markdown(answer));
     }
     md
+}
+
+/// An agent's vote in a consensus: the question decided like any of its decisions (constraints,
+/// rules, memory, then the LLM), approve or reject; a case it cannot decide is an abstention
+/// (and, like any undecided case, an escalation its human can answer so it learns).
+pub(crate) async fn vote(input: &WakeInput<'_>, msg: &Message) -> Reply {
+    let request_type = msg.payload.get("request_type").and_then(Value::as_str).unwrap_or("consensus.vote");
+    let request = DecisionRequest {
+        tenant_id: input.instance.tenant_id,
+        instance_id: input.instance.id,
+        request_type: request_type.to_owned(),
+        context: msg.payload.get("context").cloned().unwrap_or(Value::Null),
+        urgency: Urgency::Normal,
+    };
+    let d = input.decider.make_decision(input.spec, input.instance, request).await;
+    let vote = match d.verdict {
+        Verdict::Approve | Verdict::Act => "approve",
+        Verdict::Reject => "reject",
+        Verdict::Escalate => "abstain",
+    };
+    Reply::Ok { result: json!({"vote": vote, "reason": d.reason, "method": d.method, "confidence": d.confidence}) }
 }
 
 /// One consultation's outcome as it reads in a deliverable.

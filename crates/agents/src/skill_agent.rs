@@ -187,7 +187,7 @@ impl WorkFn for SkillAgent {
                 let d = NewDeliverable { kind: "daily_report".into(), title, body_markdown: md };
                 Ok(WorkOutput::new(state, format!("daily report: {since} input(s)")).with_deliverable(d).with_outbox(outbox))
             }
-            "agent.message" => Ok(self.on_message(input, state)),
+            "agent.message" => Ok(self.on_message(input, state).await),
             other => Ok(WorkOutput::new(state, format!("{} does not act on {other}", self.name))),
         }
     }
@@ -196,7 +196,7 @@ impl WorkFn for SkillAgent {
 impl SkillAgent {
     /// A message from another agent: a request is answered (or refused, naming what this agent
     /// answers); a notification is kept in the context; a response needs nothing more.
-    fn on_message(&self, input: &WakeInput<'_>, mut state: Value) -> WorkOutput {
+    async fn on_message(&self, input: &WakeInput<'_>, mut state: Value) -> WorkOutput {
         use waooaw_domain::{MessageKind, Reply};
         let Some(msg) = waooaw_runtime::message_of(input.event) else {
             return WorkOutput::new(state, "an agent.message without a readable envelope");
@@ -223,6 +223,11 @@ impl SkillAgent {
                 bump(&mut state, "answered_requests");
                 let summary = format!("answered `{}` for {}", msg.action, msg.from);
                 WorkOutput::new(state, summary).with_reply(reply)
+            }
+            MessageKind::Consensus => {
+                let reply = crate::consults::vote(input, &msg).await;
+                bump(&mut state, "votes_cast");
+                WorkOutput::new(state, format!("voted on `{}`", msg.payload["question"].as_str().unwrap_or(""))).with_reply(reply)
             }
             MessageKind::Notification => {
                 let note = json!({"from": msg.from, "action": msg.action, "payload": msg.payload, "at": input.event.timestamp});

@@ -59,6 +59,16 @@ impl WorkFn for WatchChanges {
                     _ => Ok(out),
                 }
             }
+            // A guardian votes when a consensus asks it; other messages need nothing from it.
+            "agent.message" => {
+                let out = WorkOutput::new(input.state.clone(), "noted an agent message");
+                match waooaw_runtime::message_of(input.event) {
+                    Some(msg) if msg.kind == waooaw_domain::MessageKind::Consensus => {
+                        Ok(out.with_reply(crate::consults::vote(input, &msg).await))
+                    }
+                    _ => Ok(out),
+                }
+            }
             _ => self.watch(input),
         }
     }

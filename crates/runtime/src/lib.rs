@@ -12,6 +12,7 @@
 
 pub mod catalog;
 mod commit;
+pub mod consensus;
 mod dispatch;
 mod handoff;
 mod ingest;

@@ -27,6 +27,8 @@ pub enum MessageError {
     Protocol(u16),
     #[error("no recipient: {0}")]
     UnknownRecipient(String),
+    #[error("{0}")]
+    Invalid(String),
     #[error("an agent cannot consult itself")]
     SelfConsult,
     #[error("`{specialization}` does not accept `{action}` (it accepts: {accepted})")]
@@ -49,13 +51,13 @@ pub enum MessageError {
 pub(crate) struct Waiters(Mutex<HashMap<EventId, oneshot::Sender<Reply>>>);
 
 impl Waiters {
-    fn add(&self, id: EventId) -> oneshot::Receiver<Reply> {
+    pub(crate) fn add(&self, id: EventId) -> oneshot::Receiver<Reply> {
         let (tx, rx) = oneshot::channel();
         self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
         rx
     }
 
-    fn remove(&self, id: EventId) {
+    pub(crate) fn remove(&self, id: EventId) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
     }
 
@@ -93,7 +95,7 @@ pub(crate) async fn send(shared: &Shared, msg: &Message) -> Result<Vec<Event>, M
     let recipients = recipients(shared, &sender, &msg.to).await?;
     // Requests and notifications are checked against what the receiver declares; responses
     // answer a request already checked.
-    if matches!(msg.kind, MessageKind::Request | MessageKind::Notification | MessageKind::Handoff | MessageKind::Consensus) {
+    if matches!(msg.kind, MessageKind::Request | MessageKind::Notification | MessageKind::Handoff) {
         for r in &recipients {
             check_payload(shared, r, msg)?;
         }
@@ -222,7 +224,7 @@ pub(crate) async fn consult(
 }
 
 /// The in-process answer, or the stored one (a responder in another process).
-async fn wait_reply(shared: &Shared, tenant: TenantId, request: EventId, mut local: oneshot::Receiver<Reply>) -> Reply {
+pub(crate) async fn wait_reply(shared: &Shared, tenant: TenantId, request: EventId, mut local: oneshot::Receiver<Reply>) -> Reply {
     let stored = response_id(tenant, request);
     let mut poll = Duration::from_millis(5);
     loop {

@@ -191,3 +191,19 @@ impl InternalEvent for ConsultFinished<'_> {
         metrics::histogram!("waooaw_consult_seconds").record(self.elapsed.as_secs_f64());
     }
 }
+
+pub struct ConsensusReached<'a> {
+    pub tenant_id: waooaw_domain::TenantId,
+    pub from: waooaw_domain::InstanceId,
+    pub outcome: &'a crate::consensus::ConsensusOutcome,
+}
+
+impl InternalEvent for ConsensusReached<'_> {
+    fn emit(self) {
+        let o = self.outcome;
+        let decision = serde_json::to_value(o.decision).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        tracing::info!(tenant_id = %self.tenant_id, from = %self.from, decision, approve = o.approve_weight, reject = o.reject_weight,
+            votes = o.votes.len(), missing = o.missing.len(), question = o.question, "consensus reached");
+        metrics::counter!("waooaw_consensus_total", "decision" => decision).increment(1);
+    }
+}

@@ -248,6 +248,24 @@ impl Runtime {
         crate::messages::consult(&self.shared, from, cause, to, action, payload, deadline).await
     }
 
+    /// A consensus on behalf of `from` (the API's `POST /v1/consensus`, tests, benchmarks).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn consensus(
+        &self,
+        from: &Instance,
+        conversation: waooaw_domain::EventId,
+        parent: Option<waooaw_domain::EventId>,
+        question: &str,
+        request_type: &str,
+        context: serde_json::Value,
+        voters: &[waooaw_domain::Recipient],
+        quorum: usize,
+        deadline: Duration,
+    ) -> Result<crate::consensus::ConsensusOutcome, crate::messages::MessageError> {
+        crate::consensus::consensus(&self.shared, from, conversation, parent, question, request_type, context, voters, quorum, deadline)
+            .await
+    }
+
     pub async fn create_instance(
         &self,
         tenant: TenantId,

@@ -313,7 +313,8 @@ impl crate::work::Consult for Consulting<'_> {
 /// A request that wants an answer gets one: the work's reply, or a failure saying it gave none.
 async fn answer_request(shared: &Shared, event: &Event, spec: &str, reply: Option<waooaw_domain::Reply>) {
     let Some(request) = crate::messages::message_of(event) else { return };
-    if request.kind != waooaw_domain::MessageKind::Request || !request.requires_response {
+    let asks = matches!(request.kind, waooaw_domain::MessageKind::Request | waooaw_domain::MessageKind::Consensus);
+    if !asks || !request.requires_response {
         return;
     }
     let reply =

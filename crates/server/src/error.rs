@@ -150,6 +150,7 @@ impl From<waooaw_runtime::MessageError> for ApiError {
         use waooaw_runtime::MessageError as M;
         let code = match &e {
             M::Protocol(_) => Code::UnsupportedProtocol,
+            M::Invalid(_) => Code::InvalidRequest,
             M::UnknownRecipient(_) => Code::RecipientNotFound,
             M::SelfConsult | M::NotAccepted { .. } | M::Schema { .. } | M::Refused { .. } => Code::MessageRefused,
             M::DeadlineExceeded { .. } | M::Failed { .. } | M::Store(_) => Code::Unavailable,

@@ -3,6 +3,7 @@
 
 mod api;
 mod budgets_api;
+mod consensus_api;
 mod decisions_api;
 pub mod error;
 mod extract;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{id}/github", get(github_api::show).put(github_api::connect).delete(github_api::disconnect))
         .route("/outputs", get(github_api::list_outputs))
         .route("/messages", post(messages_api::send_message))
+        .route("/consensus", post(consensus_api::ask))
         .route("/budgets", get(budgets_api::get_budgets).put(budgets_api::set_budget))
         .route("/escalations", get(decisions_api::list_escalations))
         .route("/escalations/{id}/answer", post(decisions_api::answer_escalation))

@@ -278,3 +278,71 @@ async fn wowvision_consults_brand_strategy_on_the_documentation_it_reviews() {
     let (_, b) = app.get_json(&format!("/v1/instances/{bree}?tenant_id={}", acme.id)).await;
     assert_eq!(b["context"]["state"]["answered_requests"], 1, "Bree answered once: {b}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consensus_counts_weighted_votes_against_its_quorum_and_deadline() {
+    let app = TestApp::start().await;
+    let acme = app.create_tenant("Riverside Health").await;
+    let vera = app.create_wowvision(&acme.id, "Vera").await;
+    let wes = app.create_wowvision(&acme.id, "Wes").await;
+    let wyn = app.create_wowvision(&acme.id, "Wyn").await;
+    let pia = app.create_wowvision(&acme.id, "Pia").await;
+    let bree = hire(&app, &acme.id, "brand-strategy", "Bree").await;
+    let r = app.post(&format!("/v1/instances/{pia}/pause?tenant_id={}", acme.id)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let globex = app.create_tenant("Globex").await;
+    let gus = app.create_wowvision(&globex.id, "Gus").await;
+
+    let to = |id: &str| json!({"kind": "instance", "id": id});
+    let ask = |voters: Vec<Value>, quorum: usize| {
+        json!({"tenant_id": acme.id, "from": vera, "question": "Merge #90, which adds staging certificates?",
+            "request_type": "pr.review", "context": {"number": 90, "title": "chore: add staging certs",
+            "files": ["ops/certs/staging.pem", "ops/README.md"]}, "voters": voters, "quorum": quorum, "deadline_ms": 1500})
+    };
+    let everyone = vec![to(&wes), to(&wyn), to(&bree), to(&pia)];
+    let r = app.post_json("/v1/consensus", &ask(everyone.clone(), 2)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    let o = &v["outcome"];
+    // The guardians' rules reject a private key; Brand Strategy has no rule for it and no LLM,
+    // so it abstains; Pia is paused and does not answer in time.
+    assert_eq!(
+        (o["decision"].as_str(), o["reject_weight"].as_f64(), o["approve_weight"].as_f64()),
+        (Some("reject"), Some(2.0), Some(0.0)),
+        "{o}"
+    );
+    let votes = o["votes"].as_array().unwrap();
+    assert_eq!(votes.len(), 3, "{o}");
+    let by = |id: &str| votes.iter().find(|c| c["voter"] == json!(id)).unwrap_or_else(|| panic!("no vote from {id}: {o}"));
+    assert!(by(&wes)["reason"].as_str().unwrap().contains("Secrets"), "{o}");
+    assert_eq!((by(&wes)["vote"].as_str(), by(&wes)["weight"].as_f64()), (Some("reject"), Some(1.0)));
+    assert_eq!(by(&bree)["vote"], "abstain", "{o}");
+    assert_eq!(o["missing"], json!([pia]), "{o}");
+
+    // The same votes cannot meet a quorum of four.
+    let v: Value = app.post_json("/v1/consensus", &ask(everyone.clone(), 4)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v["outcome"]["decision"], "no_quorum", "{v}");
+
+    // Bad asks.
+    let e = expect_error(
+        app.post_json("/v1/consensus", &ask(vec![to(&wes)], 2)).send().await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    )
+    .await;
+    assert!(e.contains("quorum of 2 cannot be met by 1"), "{e}");
+    expect_error(
+        app.post_json("/v1/consensus", &ask(vec![to(&wes), to(&gus)], 1)).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "recipient_not_found",
+    )
+    .await;
+    let mut empty = ask(vec![to(&wes)], 1);
+    empty["question"] = json!("  ");
+    expect_error(app.post_json("/v1/consensus", &empty).send().await.unwrap(), StatusCode::BAD_REQUEST, "invalid_request").await;
+    let mut own = ask(vec![to(&vera)], 1);
+    own["deadline_ms"] = json!(100);
+    expect_error(app.post_json("/v1/consensus", &own).send().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "message_refused").await;
+    let (_, g) = app.get_json(&format!("/v1/instances/{gus}?tenant_id={}", globex.id)).await;
+    assert_eq!(g["wake_count"], 0, "{g}");
+}
