@@ -100,7 +100,7 @@ pub(crate) async fn consensus(
     if voters.is_empty() || quorum == 0 {
         return Err(MessageError::Invalid("a consensus needs at least one voter and a quorum of at least 1".into()));
     }
-    if voters.iter().any(|v| *v == Recipient::Instance(from.id)) {
+    if voters.contains(&Recipient::Instance(from.id)) {
         return Err(MessageError::SelfConsult);
     }
     let respond_by = chrono::Duration::from_std(deadline).ok().map(|d| chrono::Utc::now() + d);
