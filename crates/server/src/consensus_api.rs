@@ -49,7 +49,7 @@ pub async fn ask(State(s): State<AppState>, headers: HeaderMap, body: Body) -> R
         .get_instance(req.tenant_id, req.from)
         .await?
         .ok_or_else(|| ApiError::new(Code::InstanceNotFound, format!("instance {} not found in tenant {}", req.from, req.tenant_id)))?;
-    let conversation = req.conversation_id.unwrap_or_else(EventId::new);
+    let conversation = req.conversation_id.unwrap_or_default(); // a new id
     let deadline = Duration::from_millis(req.deadline_ms);
     let outcome = s
         .runtime
