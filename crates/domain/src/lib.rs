@@ -17,6 +17,7 @@ pub mod output_template;
 pub mod pattern;
 pub mod rules;
 pub mod spec;
+pub mod task;
 mod template;
 pub mod tenant;
 
@@ -36,5 +37,6 @@ pub use output_template::{OutputKind, OutputTemplates};
 pub use pattern::{Pattern, PatternError, SubscriptionIndex};
 pub use rules::{Condition, Rule, RuleMatch, RuleSet};
 pub use spec::{Budget, Constraint, ConstraintResponse, Marketplace, SpecError, SpecType, Specialization, Vertical, WakeFilter};
+pub use task::{Task, TaskStatus};
 pub use template::TemplateError;
 pub use tenant::Tenant;

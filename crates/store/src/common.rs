@@ -224,6 +224,7 @@ macro_rules! impl_store {
             crate::decision_store::decision_store_impl!($store);
             crate::budget_store::budget_store_impl!($store);
             crate::outbox_store::output_store_impl!($store);
+            crate::task_store::task_store_impl!($store);
 
             #[async_trait]
             impl Store for $store {

@@ -14,11 +14,13 @@ mod migrations;
 mod outbox_store;
 pub mod postgres;
 pub mod sqlite;
+mod task_store;
 mod wake_commit;
 
 pub use budget_store::{BudgetStore, LedgerLine, LedgerRow};
 pub use decision_store::DecisionStore;
 pub use outbox_store::{GithubConnection, OutboxAttempt, OutputStore};
+pub use task_store::TaskStore;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -93,7 +95,7 @@ pub enum WakeResult {
 /// The store of the runtime; the decision engine's part is its supertrait [`DecisionStore`], so
 /// a [`DynStore`] serves both.
 #[async_trait]
-pub trait Store: DecisionStore + BudgetStore + OutputStore + Send + Sync + 'static {
+pub trait Store: DecisionStore + BudgetStore + OutputStore + TaskStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn kind(&self) -> &'static str;
     /// Applies pending migrations; returns how many ran.

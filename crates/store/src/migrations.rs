@@ -110,6 +110,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     // Events live in the event log, whose schema (`sqlite::EVENT_LOG_SCHEMA`) carries the index;
     // the version is kept so both backends list the same migrations.
     Migration { version: 11, name: "conversations", sql: "SELECT 1" },
+    Migration { version: 12, name: "coordinated tasks", sql: SQLITE_TASKS },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -207,6 +208,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     Migration { version: 10, name: "external outputs", sql: POSTGRES_OUTPUTS },
     // SQLite keeps events in the event log, whose schema (`sqlite::EVENT_LOG_SCHEMA`) has this index.
     Migration { version: 11, name: "conversations", sql: "CREATE INDEX events_conversation ON events (tenant_id, correlation_id);" },
+    Migration { version: 12, name: "coordinated tasks", sql: POSTGRES_TASKS },
 ];
 
 /// What agents produced, written with the wake that produced them (see `wake_commit.rs`).
@@ -363,6 +365,46 @@ CREATE TABLE outbox (
     PRIMARY KEY (tenant_id, key)
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
+"#;
+
+/// Tasks a coordinator routed by its RACI matrix: who holds the lease and until when. A lease
+/// changes hands only by a conditional update on the holder it replaces.
+const SQLITE_TASKS: &str = r#"
+CREATE TABLE tasks (
+    tenant_id        TEXT NOT NULL REFERENCES tenants(id),
+    id               TEXT NOT NULL,
+    task_type        TEXT NOT NULL,
+    coordinator      TEXT NOT NULL,
+    package          TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('assigned', 'done', 'failed')),
+    holder           TEXT,
+    lease_expires_at TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 1,
+    outcome          TEXT,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX tasks_expiring ON tasks (lease_expires_at) WHERE status = 'assigned';
+"#;
+
+const POSTGRES_TASKS: &str = r#"
+CREATE TABLE tasks (
+    tenant_id        UUID NOT NULL REFERENCES tenants(id),
+    id               UUID NOT NULL,
+    task_type        TEXT NOT NULL,
+    coordinator      TEXT NOT NULL,
+    package          JSONB NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('assigned', 'done', 'failed')),
+    holder           UUID,
+    lease_expires_at TIMESTAMPTZ NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 1,
+    outcome          TEXT,
+    created_at       TIMESTAMPTZ NOT NULL,
+    updated_at       TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX tasks_expiring ON tasks (lease_expires_at) WHERE status = 'assigned';
 "#;
 
 const HOT_PATH_INDEXES: &str = r#"
@@ -662,6 +704,7 @@ mod tests {
             "budget_ledger",
             "github_connections",
             "outbox",
+            "tasks",
         ];
         for list in [SQLITE, POSTGRES] {
             let tables = tables(list);

@@ -128,6 +128,7 @@ conformance!(
     outbox_items_are_saved_with_their_wake_once_per_key,
     github_connections_are_per_tenant,
     github_outputs_outside_a_wake_need_a_connection_and_go_once,
+    task_leases_move_only_from_their_holder,
     conversations_list_a_correlation_in_order_within_the_tenant,
     decision_cache_expires_purges_by_version_and_stays_in_its_tenant,
     memories_keep_seq_order_exact_vectors_and_tenant_scope,
@@ -786,6 +787,59 @@ async fn github_outputs_outside_a_wake_need_a_connection_and_go_once(store: DynS
     // Another tenant's connection does not open the door for one without.
     assert!(!store.enqueue_github_output(globex.id, gus.id, &first, now()).await.unwrap());
     assert!(store.list_outbox(globex.id, 10).await.unwrap().is_empty());
+}
+
+async fn task_leases_move_only_from_their_holder(store: DynStore) {
+    use waooaw_domain::{Task, TaskStatus};
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    let (globex, _) = setup(&store, "Globex").await;
+    let iris = InstanceId::new();
+    let task = |id: uuid::Uuid, holder: InstanceId, expires: DateTime<Utc>| Task {
+        tenant_id: acme.id,
+        id,
+        task_type: "content.review".into(),
+        coordinator: "marketing-coordinator".into(),
+        package: json!({"filename": "post.md", "content_type": "text/markdown", "content": "Hello"}),
+        status: TaskStatus::Assigned,
+        holder: Some(holder),
+        lease_expires_at: expires,
+        attempts: 1,
+        outcome: None,
+        created_at: now(),
+        updated_at: now(),
+    };
+    let (t1, t2) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let first = task(t1, vera.id, now() - Duration::seconds(1));
+    store.insert_task(&first).await.unwrap();
+    store.insert_task(&task(t2, vera.id, now() + Duration::minutes(5))).await.unwrap();
+    assert!(matches!(store.insert_task(&task(t1, vera.id, now())).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_task(acme.id, t1).await.unwrap().unwrap(), first);
+    assert!(store.get_task(globex.id, t1).await.unwrap().is_none(), "another tenant sees none");
+    assert_eq!(store.list_tasks(acme.id, 10).await.unwrap().iter().map(|t| t.id).collect::<Vec<_>>(), [t2, t1]);
+    assert_eq!(store.outstanding_tasks(acme.id).await.unwrap(), [(vera.id, 2)]);
+    let expired = store.expired_tasks(now(), 10).await.unwrap();
+    assert_eq!(expired.iter().map(|t| t.id).collect::<Vec<_>>(), [t1]);
+
+    // Only from the holder it names, and only once.
+    let later = now() + Duration::minutes(5);
+    assert!(!store.reassign_task(acme.id, t1, iris, vera.id, later, now()).await.unwrap());
+    assert!(!store.reassign_task(globex.id, t1, vera.id, iris, later, now()).await.unwrap());
+    let (a, b) = tokio::join!(
+        store.reassign_task(acme.id, t1, vera.id, iris, later, now()),
+        store.reassign_task(acme.id, t1, vera.id, iris, later, now())
+    );
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|w| **w).count(), 1, "one reclaim wins");
+    let moved = store.get_task(acme.id, t1).await.unwrap().unwrap();
+    assert_eq!((moved.holder, moved.attempts, moved.lease_expires_at), (Some(iris), 2, later));
+    assert!(store.expired_tasks(now(), 10).await.unwrap().is_empty());
+    // The old holder cannot complete it; the new one does, once.
+    assert!(!store.complete_task(acme.id, t1, vera.id, TaskStatus::Done, "late", now()).await.unwrap());
+    assert!(store.complete_task(acme.id, t1, iris, TaskStatus::Done, "reviewed", now()).await.unwrap());
+    assert!(!store.complete_task(acme.id, t1, iris, TaskStatus::Done, "again", now()).await.unwrap());
+    let done = store.get_task(acme.id, t1).await.unwrap().unwrap();
+    assert_eq!((done.status, done.outcome.as_deref()), (TaskStatus::Done, Some("reviewed")));
+    assert_eq!(store.outstanding_tasks(acme.id).await.unwrap(), [(vera.id, 1)]);
+    assert!(store.outstanding_tasks(globex.id).await.unwrap().is_empty());
 }
 
 async fn conversations_list_a_correlation_in_order_within_the_tenant(store: DynStore) {
