@@ -15,5 +15,6 @@ pub fn registry() -> WorkRegistry {
     let mut r = WorkRegistry::default();
     r.register(wowvision::WORK_NAME, Arc::new(wowvision::WatchChanges));
     marketplace::register(&mut r);
+    r.register(waooaw_runtime::tasks::COORDINATOR_WORK, Arc::new(waooaw_runtime::tasks::CoordinatorWork));
     r
 }

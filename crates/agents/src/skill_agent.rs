@@ -88,10 +88,10 @@ impl WorkFn for SkillAgent {
         let event = input.event;
         match event.event_type.as_str() {
             // An upload, or a document another agent handed over (same fields, in `package`).
-            "input.received" | "agent.handoff" => {
-                let handed = event.event_type.as_str() == "agent.handoff";
+            "input.received" | "agent.handoff" | "task.assigned" => {
+                let handed = event.event_type.as_str() != "input.received";
                 let p = if handed { &event.payload["package"] } else { &event.payload };
-                if handed {
+                if event.event_type.as_str() == "agent.handoff" {
                     let from = json!({"key": event.payload["handoff"], "from": event.payload["from_instance"],
                         "action": event.payload["action"], "at": event.timestamp});
                     push_bounded(&mut state, "handoffs_received", from, RECENT);

@@ -16,11 +16,12 @@ pub struct WatchChanges;
 impl WorkFn for WatchChanges {
     async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
         let event = input.event;
-        let p = &event.payload;
+        // A coordinated task carries the same document under `package`.
+        let p = if event.event_type.as_str() == "task.assigned" { &event.payload["package"] } else { &event.payload };
         let text = |k: &str| p.get(k).and_then(Value::as_str);
         match event.event_type.as_str() {
             // An uploaded policy (TOML) or a pull request with its files' content (JSON).
-            "input.received" => {
+            "input.received" | "task.assigned" => {
                 let (Some(filename), Some(content)) = (text("filename"), text("content")) else {
                     return Err(WorkError::Permanent("input.received needs `filename` and `content` strings".into()));
                 };

@@ -36,7 +36,7 @@ pub use outbox::{ExternalAction, HANDOFF_KEY_PREFIX, OutboxItem, OutboxRecord, O
 pub use output_template::{OutputKind, OutputTemplates};
 pub use pattern::{Pattern, PatternError, SubscriptionIndex};
 pub use rules::{Condition, Rule, RuleMatch, RuleSet};
-pub use spec::{Budget, Constraint, ConstraintResponse, Marketplace, SpecError, SpecType, Specialization, Vertical, WakeFilter};
+pub use spec::{Budget, Constraint, ConstraintResponse, Marketplace, Raci, SpecError, SpecType, Specialization, Vertical, WakeFilter};
 pub use task::{Task, TaskStatus};
 pub use template::TemplateError;
 pub use tenant::Tenant;

@@ -167,6 +167,22 @@ pub struct Specialization {
     /// The message actions it accepts from other agents, with their payload schemas
     /// (`[messages."<action>"]`; see [`crate::message`]).
     pub accepts: std::collections::BTreeMap<String, crate::AcceptedAction>,
+    /// A coordinator's RACI matrix (`[[raci]]`): who does each task type, who answers for it,
+    /// who is consulted and who is told.
+    pub raci: Vec<Raci>,
+}
+
+/// One row of a RACI matrix: specialization ids for a task type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raci {
+    pub task: String,
+    pub responsible: String,
+    pub accountable: String,
+    #[serde(default)]
+    pub consulted: Vec<String>,
+    #[serde(default)]
+    pub informed: Vec<String>,
 }
 
 fn ser_patterns<S: serde::Serializer>(p: &[Pattern], s: S) -> Result<S::Ok, S::Error> {
@@ -205,6 +221,8 @@ struct RawSpec {
     outputs: std::collections::BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     messages: std::collections::BTreeMap<String, Spanned<RawMessage>>,
+    #[serde(default)]
+    raci: Vec<Spanned<Raci>>,
 }
 
 #[derive(Deserialize)]
@@ -333,10 +351,26 @@ impl Specialization {
                 crate::AcceptedAction::new(m.description, schema).map_err(|e| at(span, format!("messages.{action}.schema: {e}")))?;
             accepts.insert(action, accepted);
         }
+        let mut raci: Vec<Raci> = Vec::with_capacity(raw.raci.len());
+        for row in raw.raci {
+            let span = row.span();
+            let row = row.into_inner();
+            if EventType::parse(&row.task).is_err() {
+                return Err(at(span, format!("raci: task `{}` must be dotted lowercase words, like `content.review`", row.task)));
+            }
+            if raci.iter().any(|r| r.task == row.task) {
+                return Err(at(span, format!("raci: task `{}` is routed twice", row.task)));
+            }
+            if row.responsible.is_empty() || row.accountable.is_empty() {
+                return Err(at(span, format!("raci: task `{}` needs a responsible and an accountable specialization", row.task)));
+            }
+            raci.push(row);
+        }
         Ok(Self {
             prompts,
             outputs,
             accepts,
+            raci,
             id: raw.id.into_inner(),
             name: raw.name,
             budget: raw.budget.map(Spanned::into_inner).unwrap_or_else(|| raw.spec_type.default_budget()),

@@ -17,6 +17,8 @@ pub enum CatalogError {
     Spec(#[from] SpecError),
     #[error("{file}: specialization id `{id}` is already defined in {first}")]
     Duplicate { file: String, id: String, first: String },
+    #[error("{file}: {reason}")]
+    Raci { file: String, reason: String },
     #[error("catalog {0} holds no spec files (*.toml)")]
     Empty(PathBuf),
 }
@@ -61,7 +63,40 @@ impl Catalog {
             }
             specs.insert(spec.id.clone(), (Arc::new(spec), file.to_owned()));
         }
-        Ok(Self { specs })
+        let catalog = Self { specs };
+        catalog.check_raci()?;
+        Ok(catalog)
+    }
+
+    /// Every RACI row names specializations of this catalog, and each task type has one
+    /// coordinator.
+    fn check_raci(&self) -> Result<(), CatalogError> {
+        let mut routed: BTreeMap<&str, &str> = BTreeMap::new();
+        for (spec, file) in self.specs.values() {
+            for row in &spec.raci {
+                let err = |reason: String| CatalogError::Raci { file: file.clone(), reason };
+                let named = [&row.responsible, &row.accountable].into_iter().chain(&row.consulted).chain(&row.informed);
+                for id in named {
+                    if !self.specs.contains_key(id) {
+                        return Err(err(format!("raci `{}` names `{id}`, which is not in the catalog", row.task)));
+                    }
+                }
+                if let Some(other) = routed.insert(&row.task, &spec.id) {
+                    return Err(err(format!("task `{}` is routed by both `{other}` and `{}`", row.task, spec.id)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The coordinator whose matrix routes `task`, with its row.
+    pub fn route(&self, task: &str) -> Option<(&Arc<Specialization>, &waooaw_domain::Raci)> {
+        self.iter().find_map(|s| s.raci.iter().find(|r| r.task == task).map(|r| (s, r)))
+    }
+
+    /// Every task type some coordinator routes.
+    pub fn task_types(&self) -> Vec<&str> {
+        self.iter().flat_map(|s| s.raci.iter().map(|r| r.task.as_str())).collect()
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Specialization>> {

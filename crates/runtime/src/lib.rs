@@ -21,6 +21,7 @@ pub mod observe;
 mod registry;
 mod runtime;
 mod schedule;
+pub mod tasks;
 pub mod trace;
 mod wake;
 mod warm;

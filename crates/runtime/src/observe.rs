@@ -207,3 +207,20 @@ impl InternalEvent for ConsensusReached<'_> {
         metrics::counter!("waooaw_consensus_total", "decision" => decision).increment(1);
     }
 }
+
+pub struct TaskRouted<'a> {
+    pub tenant_id: TenantId,
+    pub task_type: &'a str,
+    pub coordinator: &'a str,
+    pub holder: InstanceId,
+    pub attempt: i32,
+}
+
+impl InternalEvent for TaskRouted<'_> {
+    fn emit(self) {
+        tracing::info!(tenant_id = %self.tenant_id, task_type = self.task_type, coordinator = self.coordinator,
+            holder = %self.holder, attempt = self.attempt, "task routed");
+        let how = if self.attempt > 1 { "reclaimed" } else { "assigned" };
+        metrics::counter!("waooaw_tasks_routed_total", "coordinator" => self.coordinator.to_owned(), "how" => how).increment(1);
+    }
+}

@@ -35,6 +35,10 @@ pub struct RuntimeConfig {
     pub contexts_kept: i64,
     /// How many recently woken instances keep their identity and context in memory.
     pub warm_instances: u64,
+    /// How long a coordinated task's holder has before the task is reclaimed for another.
+    pub task_lease: Duration,
+    /// How often expired task leases are looked for.
+    pub task_reap_interval: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -50,6 +54,8 @@ impl Default for RuntimeConfig {
             trial_length: chrono::Duration::days(7),
             contexts_kept: 20,
             warm_instances: 20_000,
+            task_lease: Duration::from_secs(300),
+            task_reap_interval: Duration::from_secs(1),
         }
     }
 }
@@ -167,6 +173,7 @@ impl Runtime {
         };
         let recovery = tokio::spawn(recover_loop(shared.clone(), stop_rx.clone()));
         let scheduler = tokio::spawn(crate::schedule::run(shared.clone(), stop_rx.clone()));
+        let tasks = tokio::spawn(crate::tasks::run(shared.clone(), stop_rx.clone()));
         let handoffs = tokio::spawn(crate::handoff::run(shared.clone(), stop_rx));
         let rt = Arc::new(Self {
             shared,
@@ -174,7 +181,7 @@ impl Runtime {
             dispatcher,
             known_tenants: RwLock::new(HashSet::new()),
             stop,
-            tasks: std::sync::Mutex::new(vec![consumer, recovery, scheduler, handoffs, ingest_task, finisher_task, committer_task]),
+            tasks: std::sync::Mutex::new(vec![consumer, recovery, scheduler, handoffs, tasks, ingest_task, finisher_task, committer_task]),
         });
         // A resume that a crash cut short left deferred deliveries on an awake instance.
         for (tenant, id) in rt.shared.store.awake_with_deferred().await? {
@@ -246,6 +253,16 @@ impl Runtime {
         deadline: Duration,
     ) -> Result<serde_json::Value, crate::messages::MessageError> {
         crate::messages::consult(&self.shared, from, cause, to, action, payload, deadline).await
+    }
+
+    /// Routes a task through the coordinator whose RACI matrix names its type.
+    pub async fn submit_task(
+        &self,
+        tenant: TenantId,
+        task_type: &str,
+        package: serde_json::Value,
+    ) -> Result<waooaw_domain::Task, crate::tasks::TaskError> {
+        crate::tasks::submit(&self.shared, tenant, task_type, package).await
     }
 
     /// A consensus on behalf of `from` (the API's `POST /v1/consensus`, tests, benchmarks).

@@ -156,6 +156,11 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     let Some(work) = shared.work.get(&spec.work) else {
         return Ok(Some(WakeOutcome::Skipped("work function not registered")));
     };
+    // A coordinated task is worked only by the instance holding its lease.
+    let is_task = event.event_type.as_str() == crate::tasks::TASK_EVENT;
+    if is_task && !crate::tasks::still_holds(shared, event, instance_id).await? {
+        return Ok(Some(WakeOutcome::Skipped("the task's lease is held by another instance")));
+    }
     if let Some(probe) = &shared.probe {
         probe.work_started(event);
     }
@@ -262,6 +267,9 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
             }
             answer_request(shared, event, &spec.id, reply).await;
             accept_handoff(shared, event, &output.summary).await;
+            if is_task {
+                crate::tasks::finish(shared, event, instance_id, &output.summary).await;
+            }
             let mut instance = instance.clone();
             instance.context_version = version;
             instance.wake_count += 1;

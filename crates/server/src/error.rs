@@ -28,6 +28,7 @@ pub enum Code {
     ConversationNotFound,
     SpecializationNotFound,
     RecipientNotFound,
+    TaskNotFound,
     MessageRefused,
     UnsupportedProtocol,
     RouteNotFound,
@@ -59,6 +60,7 @@ impl Code {
             | ConversationNotFound
             | SpecializationNotFound
             | RecipientNotFound
+            | TaskNotFound
             | RouteNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             InvalidTransition | Conflict => StatusCode::CONFLICT,
@@ -90,6 +92,7 @@ impl Code {
             ConversationNotFound => "conversation_not_found",
             SpecializationNotFound => "specialization_not_found",
             RecipientNotFound => "recipient_not_found",
+            TaskNotFound => "task_not_found",
             MessageRefused => "message_refused",
             UnsupportedProtocol => "unsupported_protocol",
             RouteNotFound => "route_not_found",

@@ -13,6 +13,7 @@ mod github_replies;
 mod messages_api;
 mod outputs_api;
 mod status_page;
+mod tasks_api;
 pub mod webhook;
 
 use axum::Router;
@@ -61,6 +62,8 @@ pub fn router(state: AppState) -> Router {
         .route("/outputs", get(github_api::list_outputs))
         .route("/messages", post(messages_api::send_message))
         .route("/consensus", post(consensus_api::ask))
+        .route("/tasks", get(tasks_api::list).post(tasks_api::submit))
+        .route("/tasks/{id}", get(tasks_api::get))
         .route("/budgets", get(budgets_api::get_budgets).put(budgets_api::set_budget))
         .route("/escalations", get(decisions_api::list_escalations))
         .route("/escalations/{id}/answer", post(decisions_api::answer_escalation))

@@ -112,9 +112,13 @@ impl TestApp {
         .expect("memory index");
         let engine = Arc::new(waooaw_decisions::Engine::new(store.clone(), Arc::new(memory), llm, Default::default()));
         let decider: Arc<dyn waooaw_domain::Decider> = engine.clone();
-        let runtime = Runtime::start(RuntimeConfig::default(), store, bus, Arc::new(catalog), work, None, Some(decider))
-            .await
-            .expect("start the runtime");
+        // Short task leases, so a test sees an expired one reclaimed.
+        let config = RuntimeConfig {
+            task_lease: Duration::from_secs(3),
+            task_reap_interval: Duration::from_millis(100),
+            ..RuntimeConfig::default()
+        };
+        let runtime = Runtime::start(config, store, bus, Arc::new(catalog), work, None, Some(decider)).await.expect("start the runtime");
         let state = AppState {
             runtime: runtime.clone(),
             admin_token: ADMIN_TOKEN.into(),
