@@ -18,9 +18,11 @@ fn the_repository_catalog_loads_and_matches_the_embedded_copy() {
     let wow = from_dir.get("wowvision-prime").expect("WowVision Prime is in the catalog");
     assert_eq!(wow.spec_type.to_string(), "guardian");
     assert!(wow.schedule.is_some());
-    let marketplace: Vec<_> = from_dir.iter().filter(|s| s.marketplace.vertical != Vertical::Platform).collect();
+    let coordinators: Vec<_> = from_dir.iter().filter(|s| s.is_coordinator()).map(|s| s.id.as_str()).collect();
+    assert_eq!(coordinators, ["general-coordinator", "marketing-coordinator", "sales-coordinator", "support-coordinator"]);
+    let marketplace: Vec<_> = from_dir.iter().filter(|s| s.marketplace.vertical != Vertical::Platform && !s.is_coordinator()).collect();
     assert!(marketplace.len() >= 13, "{} marketplace agents", marketplace.len());
-    for s in &from_dir.iter().collect::<Vec<_>>() {
+    for s in &from_dir.iter().filter(|s| !s.is_coordinator()).collect::<Vec<_>>() {
         assert!(!s.constraints.is_empty() && s.constraints.iter().all(|c| !c.reason.is_empty()), "{}: constraints with reasons", s.id);
         assert!(s.schedule.is_some(), "{}: a daily report tick", s.id);
     }

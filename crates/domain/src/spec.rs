@@ -391,6 +391,11 @@ impl Specialization {
         })
     }
 
+    /// A coordinator routes tasks by its RACI matrix; it is part of the platform, never hired.
+    pub fn is_coordinator(&self) -> bool {
+        !self.raci.is_empty()
+    }
+
     /// Whether an event of this type and payload concerns an instance of this specialization.
     pub fn wakes_on(&self, event_type: &EventType, payload: &serde_json::Value) -> bool {
         self.subscriptions.iter().any(|p| p.matches(event_type.as_str())) && self.wake_filter.should_wake(payload)

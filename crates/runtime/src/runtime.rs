@@ -293,6 +293,11 @@ impl Runtime {
         let Some(spec) = self.shared.catalog.get(specialization_id) else {
             return Err(RuntimeError::UnknownSpecialization(specialization_id.to_owned()));
         };
+        if spec.is_coordinator() {
+            return Err(RuntimeError::Invalid(format!(
+                "`{specialization_id}` is a coordinator: it routes tasks for every tenant (POST /v1/tasks) and is not hired"
+            )));
+        }
         // The spec's trial length wins over the runtime's default.
         let trial = match spec.marketplace.trial_days {
             0 => self.shared.config.trial_length,
