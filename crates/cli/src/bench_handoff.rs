@@ -1,7 +1,9 @@
 //! `waooaw bench handoff`: round trip of a handoff between two agents of a tenant, through the
 //! real runtime: an event wakes a sender, whose commit saves a handoff; the runtime sends it as
 //! an `agent.handoff` event; the receiver's work starting ends the sample. Reported: p50/p99 of
-//! (publish of the first event → the receiver's work starts) and handoffs per second.
+//! (publish of the first event → the receiver's work starts) and handoffs per second; then the
+//! same for `consult`: a request from the sender answered by the receiver's wake, timed from the
+//! call to the answer (p50/p99 and consults per second).
 
 use crate::bench::BusKind;
 use anyhow::{Context, Result};
@@ -20,6 +22,10 @@ struct Send;
 impl WorkFn for Send {
     async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
         let e = input.event;
+        // Only the bench's own event starts a handoff (not the receiver's acceptance).
+        if e.event_type.as_str() != "bench.go" {
+            return Ok(WorkOutput::new(json!({}), "noted"));
+        }
         let item = OutboxItem {
             key: format!("handoff:{}", e.id),
             action: ExternalAction::Handoff {
@@ -44,6 +50,10 @@ struct Receive {
 #[async_trait::async_trait]
 impl WorkFn for Receive {
     async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+        if input.event.event_type.as_str() == "agent.message" {
+            let answer = waooaw_domain::Reply::Ok { result: json!({"pong": true}) };
+            return Ok(WorkOutput::new(json!({}), "answered").with_reply(answer));
+        }
         let sent = input.event.payload.pointer("/package/sent_at_us").and_then(serde_json::Value::as_i64);
         if let (Some(sent), Ok(mut h)) = (sent, self.hist.lock()) {
             let us = chrono::Utc::now().timestamp_micros().saturating_sub(sent).max(1);
@@ -71,7 +81,8 @@ pub async fn run(bus_kind: BusKind, redis_url: &str, tenants: usize, handoffs: u
     let mut catalog = Catalog::default();
     for (id, work, sub) in SPECS {
         let text = format!(
-            "id = \"{id}\"\nname = \"{id}\"\ntype = \"specialist\"\ndomain = \"bench\"\nversion = \"1.0.0\"\nresponsibilities = [\"bench\"]\nwork = \"{work}\"\n[wake]\nsubscriptions = [\"{sub}\"]\n"
+            "id = \"{id}\"\nname = \"{id}\"\ntype = \"specialist\"\ndomain = \"bench\"\nversion = \"1.0.0\"\nresponsibilities = [\"bench\"]\nwork = \"{work}\"\n[wake]\nsubscriptions = [\"{sub}\"]\n\
+             [messages.\"bench.ping\"]\ndescription = \"ping\"\nschema = {{ type = \"object\" }}\n"
         );
         catalog.insert(Specialization::from_toml(&format!("{id}.toml"), &text, &["bench.send", "bench.recv"])?);
     }
@@ -114,6 +125,7 @@ pub async fn run(bus_kind: BusKind, redis_url: &str, tenants: usize, handoffs: u
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = t0.elapsed().as_secs_f64();
+    let (consult_hist, consulted, consult_secs) = consults(&rt, &store, &ids, handoffs, interval).await?;
     rt.shutdown(Duration::from_secs(5)).await;
     let h = hist.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
     let report = json!({
@@ -121,6 +133,8 @@ pub async fn run(bus_kind: BusKind, redis_url: &str, tenants: usize, handoffs: u
         "handoffs": handoffs, "completed": done.load(Ordering::Relaxed), "offered_rate": rate,
         "handoffs_per_sec": (done.load(Ordering::Relaxed) as f64 / secs).round(),
         "p50_us": h.value_at_quantile(0.5), "p99_us": h.value_at_quantile(0.99), "max_us": h.max(),
+        "consults": consulted, "consults_per_sec": (consulted as f64 / consult_secs).round(),
+        "consult_p50_us": consult_hist.value_at_quantile(0.5), "consult_p99_us": consult_hist.value_at_quantile(0.99),
         "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
     if as_json {
@@ -131,4 +145,49 @@ pub async fn run(bus_kind: BusKind, redis_url: &str, tenants: usize, handoffs: u
         }
     }
     Ok(())
+}
+
+/// `n` consults at the offered rate, each tenant's sender asking its receiver; returns the
+/// latency histogram, how many were answered, and the seconds they took.
+async fn consults(
+    rt: &Arc<Runtime>,
+    store: &waooaw_store::DynStore,
+    tenants: &[TenantId],
+    n: usize,
+    interval: Duration,
+) -> Result<(Histogram<u64>, u64, f64)> {
+    let mut pairs = Vec::with_capacity(tenants.len());
+    for t in tenants {
+        let list = store.list_instances(*t).await?;
+        let sender = list.iter().find(|i| i.specialization_id == "bench-sender").cloned().context("sender")?;
+        let receiver = list.iter().find(|i| i.specialization_id == "bench-receiver").map(|i| i.id).context("receiver")?;
+        let cause = NewEvent::new(EventType::parse("bench.go")?, "bench", *t, json!({})).into_event(chrono::Utc::now())?;
+        pairs.push((sender, receiver, cause));
+    }
+    let pairs = Arc::new(pairs);
+    let t0 = Instant::now();
+    let mut calls = Vec::with_capacity(n);
+    for i in 0..n {
+        let due = t0 + interval * i as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            tokio::time::sleep(wait).await;
+        }
+        let (rt, pairs) = (rt.clone(), pairs.clone());
+        calls.push(tokio::spawn(async move {
+            let (from, to, cause) = &pairs[i % pairs.len()];
+            let started = Instant::now();
+            let answer =
+                rt.consult(from, cause, waooaw_domain::Recipient::Instance(*to), "bench.ping", json!({}), Duration::from_secs(10)).await;
+            answer.ok().map(|_| started.elapsed())
+        }));
+    }
+    let mut hist = Histogram::<u64>::new(3)?;
+    let mut answered = 0;
+    for c in calls {
+        if let Some(took) = c.await? {
+            answered += 1;
+            hist.record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1))?;
+        }
+    }
+    Ok((hist, answered, t0.elapsed().as_secs_f64()))
 }

@@ -13,6 +13,8 @@ const MAX_BATCH: usize = 2048;
 
 struct Pending {
     event: Event,
+    /// False: stored as already dispatched, not published (an answer its asker waits for).
+    deliver: bool,
     reply: oneshot::Sender<Result<(), String>>,
 }
 
@@ -30,8 +32,13 @@ impl Ingestor {
 
     /// Returns once the event is durably stored (and handed to the bus).
     pub async fn submit(&self, event: Event) -> Result<(), IngestError> {
+        self.submit_as(event, true).await
+    }
+
+    /// As `submit`; `deliver: false` stores the event as dispatched without publishing it.
+    pub async fn submit_as(&self, event: Event, deliver: bool) -> Result<(), IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Pending { event, reply }).await.map_err(|_| IngestError::ShuttingDown)?;
+        self.tx.send(Pending { event, deliver, reply }).await.map_err(|_| IngestError::ShuttingDown)?;
         rx.await.map_err(|_| IngestError::ShuttingDown)?.map_err(IngestError::Store)
     }
 }
@@ -49,7 +56,11 @@ async fn writer(mut rx: mpsc::Receiver<Pending>, store: DynStore, bus: DynBus) {
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let events: Vec<Event> = batch.iter().map(|p| p.event.clone()).collect();
         let started = Instant::now();
-        let stored: Result<(), StoreError> = store.insert_events(&events).await;
+        let mut stored: Result<(), StoreError> = store.insert_events(&events).await;
+        let kept: Vec<waooaw_domain::EventId> = batch.iter().filter(|p| !p.deliver).map(|p| p.event.id).collect();
+        if stored.is_ok() && !kept.is_empty() {
+            stored = store.mark_dispatched(&kept).await;
+        }
         match stored {
             Ok(()) => {
                 EventsAccepted { count: events.len(), store_duration: started.elapsed() }.emit();
@@ -58,7 +69,7 @@ async fn writer(mut rx: mpsc::Receiver<Pending>, store: DynStore, bus: DynBus) {
                 }
                 // Stored is acknowledged: a publish that fails here is recovered from the store
                 // by the recovery sweep, so its error is reported but not returned.
-                let publishes = events.into_iter().map(|event| {
+                let publishes = events.into_iter().zip(batch.iter().map(|p| p.deliver)).filter(|(_, d)| *d).map(|(event, _)| {
                     let bus = bus.clone();
                     async move { bus.publish(&BusMessage { event, only_instance: None }).await }
                 });

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::oneshot;
-use waooaw_bus::BusMessage;
 use waooaw_domain::{
     Event, EventId, EventType, Instance, InstanceStatus, Message, MessageKind, NewEvent, PROTOCOL_VERSION, Recipient, Reply, TenantId,
 };
@@ -43,6 +42,8 @@ pub enum MessageError {
     Failed { action: String, reason: String },
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("message not stored: {0}")]
+    NotStored(String),
 }
 
 /// In-process waiters for responses, by request id: the fast path when the responder runs in
@@ -84,6 +85,13 @@ pub fn message_of(event: &Event) -> Option<Message> {
 
 /// Resolves, checks, stores and publishes a message; returns its events (one per recipient).
 pub(crate) async fn send(shared: &Shared, msg: &Message) -> Result<Vec<Event>, MessageError> {
+    send_as(shared, msg, true).await
+}
+
+/// As [`send`]; `deliver: false` stores the message (in its conversation, for the record and for
+/// waiters in other processes) without waking the recipient: the answer to a request whose
+/// asker waits for it by a deadline (`consult`, `consensus`) is read by the waiter, not worked.
+async fn send_as(shared: &Shared, msg: &Message, deliver: bool) -> Result<Vec<Event>, MessageError> {
     if msg.protocol != PROTOCOL_VERSION {
         return Err(MessageError::Protocol(msg.protocol));
     }
@@ -119,13 +127,10 @@ pub(crate) async fn send(shared: &Shared, msg: &Message) -> Result<Vec<Event>, M
         event.payload = serde_json::to_value(&m).map_err(|e| StoreError::Corrupt { table: "events", reason: e.to_string() })?;
         events.push(event);
     }
-    shared.store.insert_events(&events).await?;
-    for event in &events {
-        crate::trace::event_accepted(event);
-        if let Err(e) = shared.bus.publish(&BusMessage { event: event.clone(), only_instance: None }).await {
-            // Stored: the recovery sweep publishes what the bus did not take.
-            crate::observe::InfrastructureError { during: "message publish", error: &e }.emit();
-        }
+    // Through the ingest writer: concurrent messages share one transaction (group commit).
+    let submits = events.iter().map(|e| shared.ingest.submit_as(e.clone(), deliver));
+    for r in futures::future::join_all(submits).await {
+        r.map_err(|e| MessageError::NotStored(e.to_string()))?;
     }
     crate::observe::MessageSent { tenant_id: msg.tenant_id, from: msg.from, kind: msg.kind, action: &msg.action, recipients: events.len() }
         .emit();
@@ -263,5 +268,6 @@ pub(crate) async fn respond(shared: &Shared, request_event: &Event, request: &Me
         respond_by: None,
     };
     shared.waiters.resolve(request_event.id, reply);
-    send(shared, &msg).await.map(|_| ())
+    // An asker with a deadline is waiting for this answer, not woken by it.
+    send_as(shared, &msg, request.respond_by.is_none()).await.map(|_| ())
 }

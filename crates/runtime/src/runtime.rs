@@ -98,6 +98,8 @@ pub(crate) struct Shared {
     pub decider: Arc<dyn waooaw_domain::Decider>,
     /// Wakes the handoff sender when a commit saved a handoff.
     pub handoffs: tokio::sync::Notify,
+    /// Group-committed ingestion, shared by publishers and agents' messages.
+    pub ingest: Ingestor,
     /// Requests this process's wakes are waiting on (`consult`).
     pub waiters: crate::messages::Waiters,
 }
@@ -136,6 +138,7 @@ impl Runtime {
         let (committer, committer_task) = crate::commit::Committer::start(store.clone());
         let warm = crate::warm::WarmInstances::new(config.warm_instances);
         let decider = decider.unwrap_or_else(|| Arc::new(waooaw_domain::NoDecider));
+        let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());
         let shared = Arc::new(Shared {
             store: store.clone(),
             bus: bus.clone(),
@@ -149,8 +152,8 @@ impl Runtime {
             decider,
             handoffs: tokio::sync::Notify::new(),
             waiters: Default::default(),
+            ingest: ingest.clone(),
         });
-        let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());
         let (dispatcher, finisher_task) = Dispatcher::new(shared.clone());
         let (stop, stop_rx) = watch::channel(false);
 

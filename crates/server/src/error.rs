@@ -156,7 +156,7 @@ impl From<waooaw_runtime::MessageError> for ApiError {
             M::Invalid(_) => Code::InvalidRequest,
             M::UnknownRecipient(_) => Code::RecipientNotFound,
             M::SelfConsult | M::NotAccepted { .. } | M::Schema { .. } | M::Refused { .. } => Code::MessageRefused,
-            M::DeadlineExceeded { .. } | M::Failed { .. } | M::Store(_) => Code::Unavailable,
+            M::DeadlineExceeded { .. } | M::Failed { .. } | M::Store(_) | M::NotStored(_) => Code::Unavailable,
         };
         Self::new(code, e.to_string())
     }
