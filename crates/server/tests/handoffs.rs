@@ -40,8 +40,42 @@ async fn the_chain_runs_the_same_on_postgres_and_redis() {
     let Some((store, _)) = waooaw_testkit::pg_store("server::handoffs").await else { return };
     let stream = waooaw_testkit::unique_stream();
     let Some(bus) = waooaw_testkit::redis_bus("server::handoffs", &stream).await else { return };
-    chain(&TestApp::start_on(store, bus).await).await;
+    let app = TestApp::start_on(store, bus).await;
+    chain(&app).await;
+    support_chain(&app).await;
     waooaw_testkit::drop_stream(&stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_churn_risk_ticket_becomes_a_customer_success_follow_up() {
+    support_chain(&TestApp::start().await).await;
+}
+
+/// Technical Support triages a helpdesk export; the churn-risk ticket reaches Customer Success.
+async fn support_chain(app: &TestApp) {
+    const TICKETS: &str = include_str!("../../agents/tests/fixtures/text/tickets.json");
+    let acme = app.create_tenant("Brightlane Analytics").await;
+    let tess = hire(app, &acme.id, "technical-support", "Tess").await;
+    let cass = hire(app, &acme.id, "customer-success", "Cass").await;
+    let r = app
+        .post(&format!("/v1/instances/{tess}/inputs"))
+        .query(&[("tenant_id", acme.id.as_str()), ("filename", "helpdesk-export.json")])
+        .header("content-type", "application/json")
+        .body(TICKETS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let triage = deliverable_of_kind(app, &acme.id, &tess, "ticket_triage").await.expect("support triaged");
+    let triaged = triage["body_markdown"].as_str().unwrap();
+    assert!(triaged.contains("2 churn-risk ticket(s) handed to Customer Success."), "{}", &triaged[triaged.len().saturating_sub(300)..]);
+    let follow = deliverable_of_kind(app, &acme.id, &cass, "churn_follow_ups").await.expect("customer success got the ticket");
+    let md = follow["body_markdown"].as_str().unwrap();
+    assert!(md.starts_with("# Churn-risk follow-ups from Technical Support: 2 ticket(s)"), "{md}");
+    let t1008 = md.lines().find(|l| l.starts_with("| T-1008 |")).unwrap_or_else(|| panic!("{md}"));
+    assert!(t1008.contains("move to looker") && t1008.contains("| business | P3 |"), "the signals travel with the ticket: {t1008}");
+    assert!(t1008.contains("Account manager calls"), "{t1008}");
+    assert_eq!(follow["title"], "Churn-risk follow-ups: churn-risk-helpdesk-export.json");
 }
 
 async fn chain(app: &TestApp) {

@@ -3,9 +3,9 @@
 
 use super::{AgentDef, deliverable, html_text, options};
 use crate::drafts::DraftJob;
-use crate::skill_agent::{Document, SkillOutput};
+use crate::skill_agent::{Document, Handoff, SkillOutput};
 use crate::skills::{SkillError, content, email, social, success, support};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub(crate) const AGENTS: &[AgentDef] = &[
     AgentDef { name: "content.review", accepts: &["text/plain", "text/markdown", "text/html"], skill: content_review, answers: &[] },
@@ -143,17 +143,68 @@ fn support_triage(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
         return Err(SkillError::Empty);
     }
     let mut md = format!("# Ticket triage: {} ticket(s) from {}\n", tickets.len(), doc.filename);
+    let mut churn = Vec::new();
     for t in &tickets {
         md.push_str("\n---\n\n");
-        md.push_str(&support::triage(t, &opts)?.to_markdown());
+        let triage = support::triage(t, &opts)?;
+        md.push_str(&triage.to_markdown());
+        if triage.handoff.as_deref() == Some("customer-success") {
+            churn.push(json!({"ticket_id": t.id, "subject": t.subject, "customer_tier": t.customer_tier, "priority": triage.priority,
+                "churn_signals": triage.churn_signals, "created_at": t.created_at}));
+        }
     }
-    Ok(deliverable("ticket_triage", format!("Ticket triage: {}", doc.filename), md))
+    let mut out = deliverable("ticket_triage", format!("Ticket triage: {}", doc.filename), md);
+    // Churn-risk tickets go to the tenant's Customer Success agent as follow-up work.
+    if !churn.is_empty() {
+        out.deliverable.body_markdown.push_str(&format!("\n\n{} churn-risk ticket(s) handed to Customer Success.\n", churn.len()));
+        out.handoffs.push(Handoff {
+            to: "customer-success",
+            action: "churn_risk",
+            filename: format!("churn-risk-{}.json", doc.filename.trim_end_matches(".json").trim_end_matches(".txt")),
+            content_type: "application/json",
+            content: json!({"churn_risk_tickets": churn}).to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Churn-risk tickets handed over by Technical Support: who to reach, how, and by when.
+fn churn_follow_ups(doc: &Document<'_>, tickets: &[Value]) -> Result<SkillOutput, SkillError> {
+    if tickets.is_empty() {
+        return Err(SkillError::Empty);
+    }
+    let mut md = format!("# Churn-risk follow-ups from Technical Support: {} ticket(s)\n\n", tickets.len());
+    md.push_str("| Ticket | Subject | Tier | Priority | Signals | Reach out by | Action |\n|---|---|---|---|---|---|---|\n");
+    for t in tickets {
+        let field = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("");
+        let urgent = matches!(field("priority"), "P1" | "P2") || field("customer_tier") == "enterprise";
+        let by = doc.now + chrono::Duration::hours(if urgent { 24 } else { 72 });
+        let action = match field("customer_tier") {
+            "enterprise" | "business" => "Account manager calls the customer; review the open issue together",
+            _ => "Personal check-in email from Customer Success with the fix status",
+        };
+        let signals =
+            t.get("churn_signals").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "));
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {action} |\n",
+            field("ticket_id"),
+            field("subject").replace('|', "\\|"),
+            field("customer_tier"),
+            field("priority"),
+            signals.unwrap_or_default().replace('|', "\\|"),
+            by.format("%Y-%m-%d %H:%M UTC"),
+        ));
+    }
+    Ok(deliverable("churn_follow_ups", format!("Churn-risk follow-ups: {}", doc.filename), md))
 }
 
 /// Usage signals of one account, or of several keyed by account name.
 fn success_health(doc: &Document<'_>) -> Result<SkillOutput, SkillError> {
     let opts: success::HealthOptions = options(doc, "health")?;
     let v: Value = serde_json::from_str(doc.content).map_err(|e| SkillError::Invalid(format!("usage signals JSON: {e}")))?;
+    if let Some(tickets) = v.get("churn_risk_tickets").and_then(Value::as_array) {
+        return churn_follow_ups(doc, tickets);
+    }
     let accounts: Vec<(String, Value)> = match v {
         Value::Object(m) if m.values().all(Value::is_object) && !m.is_empty() => m.into_iter().collect(),
         other => vec![(doc.filename.trim_end_matches(".json").to_owned(), other)],
