@@ -196,6 +196,9 @@ pub(crate) async fn consult(
     if to == Recipient::Instance(from.id) {
         return Err(MessageError::SelfConsult);
     }
+    if to == Recipient::Broadcast {
+        return Err(MessageError::Invalid("a consult asks one agent; ask several with a consensus".into()));
+    }
     let id = EventId::new();
     let msg = Message {
         protocol: PROTOCOL_VERSION,

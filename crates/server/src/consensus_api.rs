@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use waooaw_domain::{EventId, InstanceId, Recipient, TenantId};
 
+/// The most voters one question may have.
+const MAX_VOTERS: usize = 100;
 /// The longest a request may wait for its voters.
 const MAX_DEADLINE_MS: u64 = 60_000;
 
@@ -35,6 +37,9 @@ pub async fn ask(State(s): State<AppState>, headers: HeaderMap, body: Body) -> R
     let req: AskConsensus = json_body(&headers, &read_body(body, s.body_limit).await?)?;
     if req.deadline_ms == 0 || req.deadline_ms > MAX_DEADLINE_MS {
         return Err(ApiError::new(Code::InvalidRequest, format!("`deadline_ms` must be 1..={MAX_DEADLINE_MS}")));
+    }
+    if req.voters.len() > MAX_VOTERS {
+        return Err(ApiError::new(Code::InvalidRequest, format!("at most {MAX_VOTERS} voters, got {}", req.voters.len())));
     }
     if req.quorum > req.voters.len() {
         return Err(ApiError::new(

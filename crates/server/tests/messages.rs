@@ -149,6 +149,11 @@ async fn consults(app: &TestApp) {
         )
         .await;
     assert!(matches!(foreign, Err(waooaw_runtime::MessageError::UnknownRecipient(_))), "{foreign:?}");
+    let everyone = app
+        .runtime
+        .consult(&asker, &cause, Recipient::Broadcast, "brand.check_copy", json!({"text": "Hello"}), Duration::from_millis(300))
+        .await;
+    assert!(matches!(everyone, Err(waooaw_runtime::MessageError::Invalid(_))), "a consult asks one agent: {everyone:?}");
     let (_, v) = app.get_json(&format!("/v1/instances/{gus}?tenant_id={}", globex.id)).await;
     assert_eq!(v["wake_count"], 0, "{v}");
 }
@@ -337,6 +342,9 @@ async fn a_consensus_counts_weighted_votes_against_its_quorum_and_deadline() {
         "recipient_not_found",
     )
     .await;
+    let crowd = ask(vec![to(&wes); 101], 1);
+    let e = expect_error(app.post_json("/v1/consensus", &crowd).send().await.unwrap(), StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert!(e.contains("at most 100 voters"), "{e}");
     let mut empty = ask(vec![to(&wes)], 1);
     empty["question"] = json!("  ");
     expect_error(app.post_json("/v1/consensus", &empty).send().await.unwrap(), StatusCode::BAD_REQUEST, "invalid_request").await;
