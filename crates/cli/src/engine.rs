@@ -64,5 +64,6 @@ pub async fn open(store: DynStore, clients: Clients, catalog: &waooaw_runtime::C
             }
         });
     }
-    Ok(Arc::new(Engine::new(store, memory, llm, EngineConfig::default())))
+    let config = EngineConfig { in_memory_budgets: !shared_store, ..EngineConfig::default() };
+    Ok(Arc::new(Engine::new(store, memory, llm, config)))
 }

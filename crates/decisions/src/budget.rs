@@ -12,6 +12,7 @@
 //! processes sharing it share the budgets, and no interleaving of callers passes a limit.
 
 mod fair;
+mod local;
 mod pacing;
 
 use chrono::{DateTime, Datelike, Utc};
@@ -83,6 +84,9 @@ pub struct Estimate {
 
 pub struct Budgets {
     store: DynStore,
+    /// The embedded default's in-memory ledger (see `local.rs`); `None`: the store's, shared by
+    /// every process.
+    local: Option<local::LocalLedger>,
     limiters: Mutex<HashMap<InstanceId, (u32, Arc<DefaultDirectRateLimiter>)>>,
     slots: Mutex<HashMap<InstanceId, FairSlots>>,
 }
@@ -105,12 +109,28 @@ pub fn month(now: DateTime<Utc>) -> String {
 
 impl Budgets {
     pub fn new(store: DynStore) -> Self {
-        Self { store, limiters: Mutex::new(HashMap::new()), slots: Mutex::new(HashMap::new()) }
+        Self { store, local: None, limiters: Mutex::new(HashMap::new()), slots: Mutex::new(HashMap::new()) }
+    }
+
+    /// For a process that owns its store (the embedded default): the ledger is kept in memory
+    /// and written behind. Call inside a Tokio runtime.
+    pub fn in_memory(store: DynStore) -> Self {
+        Self { local: Some(local::LocalLedger::start(store.clone())), ..Self::new(store) }
+    }
+
+    /// Waits until the store has every reservation and settlement made so far.
+    pub async fn flush(&self) {
+        if let Some(l) = &self.local {
+            l.flush().await;
+        }
     }
 
     /// The instance's limits and the tenant's: (instance, tenant).
     pub async fn limits(&self, spec: &Specialization, instance: &Instance) -> Result<(BudgetLimits, BudgetLimits), Refusal> {
-        let overrides = self.store.budget_overrides(instance.tenant_id).await.map_err(|e| Refusal::Store(e.to_string()))?;
+        let overrides = match &self.local {
+            Some(l) => l.overrides(instance.tenant_id).await?,
+            None => Arc::new(self.store.budget_overrides(instance.tenant_id).await.map_err(|e| Refusal::Store(e.to_string()))?),
+        };
         let tenant = overrides.iter().find(|(i, _)| i.is_none()).map(|(_, l)| *l).unwrap_or_default();
         let own = overrides.iter().find(|(i, _)| *i == Some(instance.id)).map(|(_, l)| *l).unwrap_or_default();
         Ok((own.over(BudgetLimits::from(spec.budget)), tenant))
@@ -155,31 +175,50 @@ impl Budgets {
             return Err(Refusal::RateLimited(rpm));
         }
         let lines = Self::lines(instance, &own, &tenant, now);
-        let today = self
-            .store
-            .budget_ledger(instance.tenant_id, &[(lines[0].scope.clone(), lines[0].period.clone())])
-            .await
-            .map_err(|e| Refusal::Store(e.to_string()))?;
-        if let Some(row) = today.first()
-            && let Some(r) = over_pace(&own, row.spent_tokens, row.spent_microusd, now)
+        let today = match &self.local {
+            // Every line is read (once, from the store) here, so the reservation below is all memory.
+            Some(l) => l.totals(instance.tenant_id, &lines).await?.first().map(|t| (t.spent_tokens, t.spent_microusd)),
+            None => self
+                .store
+                .budget_ledger(instance.tenant_id, &[(lines[0].scope.clone(), lines[0].period.clone())])
+                .await
+                .map_err(|e| Refusal::Store(e.to_string()))?
+                .first()
+                .map(|row| (row.spent_tokens, row.spent_microusd)),
+        };
+        if let Some((tokens, microusd)) = today
+            && let Some(r) = over_pace(&own, tokens, microusd, now)
         {
             return Err(r);
         }
         let slots = own.concurrent_llm_calls.unwrap_or(1);
-        let slot = tokio::time::timeout(SLOT_WAIT, self.slots(instance.id, slots).acquire(urgency))
-            .await
-            .map_err(|_| Refusal::Busy(SLOT_WAIT, slots))?;
+        let fair = self.slots(instance.id, slots);
+        // A free slot is taken at once; only a wait needs a timer.
+        let slot = match fair.try_acquire() {
+            Some(slot) => slot,
+            None => tokio::time::timeout(SLOT_WAIT, fair.acquire(urgency)).await.map_err(|_| Refusal::Busy(SLOT_WAIT, slots))?,
+        };
         let reserved = (i64::try_from(estimate.tokens).unwrap_or(i64::MAX), micro(estimate.usd));
-        match self.store.reserve_budget(instance.tenant_id, &lines, reserved.0, reserved.1).await {
-            Ok(Ok(())) => Ok(Grant { tenant: instance.tenant_id, lines, reserved, _slot: slot }),
-            Ok(Err(i)) => Err(spent(&lines[i])),
-            Err(e) => Err(Refusal::Store(e.to_string())),
+        let taken = match &self.local {
+            Some(l) => l.reserve(instance.tenant_id, &lines, reserved.0, reserved.1),
+            None => self
+                .store
+                .reserve_budget(instance.tenant_id, &lines, reserved.0, reserved.1)
+                .await
+                .map_err(|e| Refusal::Store(e.to_string()))?,
+        };
+        match taken {
+            Ok(()) => Ok(Grant { tenant: instance.tenant_id, lines, reserved, _slot: slot }),
+            Err(i) => Err(spent(&lines[i])),
         }
     }
 
     /// Replaces the reservation by what the call used (zeros when it failed before any answer).
     pub async fn settle(&self, grant: Grant, tokens: u64, usd: f64) {
         let spent = (i64::try_from(tokens).unwrap_or(i64::MAX), micro(usd));
+        if let Some(l) = &self.local {
+            return l.settle(grant.tenant, &grant.lines, grant.reserved, spent);
+        }
         if let Err(e) = self.store.settle_budget(grant.tenant, &grant.lines, grant.reserved, spent).await {
             // The reservation stays counted: the budget errs on the side of spending less.
             tracing::warn!(tenant_id = %grant.tenant, error = %e, "could not settle an LLM budget reservation");
@@ -210,6 +249,12 @@ impl Budgets {
             }
         }
     }
+}
+
+/// Whether totals of `tokens` and `microusd` stay within the line's limits (the store's check,
+/// for the in-memory ledger).
+fn micro_limits_ok(line: &LedgerLine, tokens: i64, microusd: i64) -> bool {
+    line.max_tokens.is_none_or(|m| tokens <= m) && line.max_microusd.is_none_or(|m| microusd <= m)
 }
 
 /// The refusal naming the line that would be passed and its limits.

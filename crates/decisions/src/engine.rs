@@ -29,6 +29,9 @@ pub struct EngineConfig {
     pub recall_k: usize,
     pub cache_ttl: Duration,
     pub cache_capacity: u64,
+    /// The process owns its store (the embedded default): keep the LLM budget ledger in memory
+    /// and write it behind (`budget/local.rs`). Processes sharing a store keep it in the store.
+    pub in_memory_budgets: bool,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +42,7 @@ impl Default for EngineConfig {
             recall_k: 5,
             cache_ttl: Duration::from_secs(30 * 24 * 3600),
             cache_capacity: 100_000,
+            in_memory_budgets: false,
         }
     }
 }
@@ -81,7 +85,11 @@ impl Engine {
     pub fn new(store: DynStore, memory: Arc<SemanticMemory>, llm: Option<LlmTier>, config: EngineConfig) -> Self {
         let cache = DecisionCache::new(store.clone(), config.cache_capacity, config.cache_ttl);
         let log = DecisionLog::start(store.clone());
-        let budgets = crate::budget::Budgets::new(store.clone());
+        let budgets = if config.in_memory_budgets {
+            crate::budget::Budgets::in_memory(store.clone())
+        } else {
+            crate::budget::Budgets::new(store.clone())
+        };
         Self { store, cache, memory, llm, log, budgets, config }
     }
 
@@ -101,6 +109,7 @@ impl Engine {
     /// any, in the store).
     pub async fn flush_log(&self) {
         self.log.flush().await;
+        self.budgets.flush().await;
     }
 
     /// The one entry point. Never fails: trouble in a tier is logged and the engine falls back,

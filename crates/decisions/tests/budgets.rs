@@ -74,6 +74,16 @@ const WORDS: [&str; 24] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_decisions_never_spend_past_the_budget() {
+    race_for_the_last_of_a_budget(false).await;
+}
+
+/// The embedded default's in-memory ledger holds the same line, and the store catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_decisions_never_spend_past_an_in_memory_budget() {
+    race_for_the_last_of_a_budget(true).await;
+}
+
+async fn race_for_the_last_of_a_budget(in_memory_budgets: bool) {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = Router::new().route("/v1/chat/completions", post(chat)).with_state(calls.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -97,7 +107,8 @@ async fn fifty_concurrent_decisions_never_spend_past_the_budget() {
     let mut prices = PriceTable::new();
     prices.insert("gpt-4o-mini", ModelPrice::new(0.15, 0.60).unwrap());
     let llm = LlmTier { provider: Arc::new(provider), model: "gpt-4o-mini".into(), prices, max_tokens: 300 };
-    let engine = Arc::new(Engine::new(store.clone(), Arc::new(memory), Some(llm), EngineConfig::default()));
+    let config = EngineConfig { in_memory_budgets, ..EngineConfig::default() };
+    let engine = Arc::new(Engine::new(store.clone(), Arc::new(memory), Some(llm), config));
 
     let mut tasks = Vec::new();
     for i in 0..50 {

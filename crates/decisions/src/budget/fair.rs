@@ -51,6 +51,16 @@ impl FairSlots {
         self.size
     }
 
+    /// A slot now, if one is free and nobody waits for one.
+    pub fn try_acquire(&self) -> Option<Slot> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.free > 0 && s.queues.iter().all(VecDeque::is_empty) {
+            s.free -= 1;
+            return Some(Slot { state: Some(self.state.clone()) });
+        }
+        None
+    }
+
     /// A slot now if one is free, else when the queue reaches this waiter.
     pub async fn acquire(&self, urgency: Urgency) -> Slot {
         let rx = {
