@@ -12,7 +12,6 @@ use sha2::Digest;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use waooaw_bus::BusMessage;
 use waooaw_domain::{EventId, EventType, ExternalAction, InstanceStatus, NewEvent, OutboxRecord, OutboxStatus};
 use waooaw_store::{OutboxAttempt, StoreError};
 
@@ -34,6 +33,14 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+enum HandoffError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+}
+
 /// The event id of a handoff row: the same row always gives the same id.
 pub(crate) fn event_id(row: &OutboxRecord) -> EventId {
     let digest = sha2::Sha256::new().chain_update(row.tenant_id.0.as_bytes()).chain_update(row.key.as_bytes()).finalize();
@@ -44,7 +51,7 @@ pub(crate) fn event_id(row: &OutboxRecord) -> EventId {
 
 /// One batch: recipients resolved once per tenant, the events stored in one insert and
 /// published together, then each row recorded.
-async fn send_due(shared: &Shared) -> Result<(), StoreError> {
+async fn send_due(shared: &Shared) -> Result<(), HandoffError> {
     let now = Utc::now();
     let rows = shared.store.due_outbox(now, 500, true).await?;
     if rows.is_empty() {
@@ -85,26 +92,27 @@ async fn send_due(shared: &Shared) -> Result<(), StoreError> {
         sends.push((row, to.clone(), recipient.id, event));
     }
     let events: Vec<_> = sends.iter().map(|(_, _, _, e)| e.clone()).collect();
-    shared.store.insert_events(&events).await?;
-    let publishes = events.into_iter().map(|event| {
-        crate::trace::event_accepted(&event);
-        async move { shared.bus.publish(&BusMessage { event, only_instance: None }).await }
-    });
-    for r in futures::future::join_all(publishes).await {
-        if let Err(e) = r {
-            // Stored: the recovery sweep publishes what the bus did not take.
-            InfrastructureError { during: "handoff publish", error: &e }.emit();
-        }
+    // Through the ingest writer, so handoffs share its group commit with every other event;
+    // a row whose event was not stored stays pending and is sent again.
+    for r in futures::future::join_all(events.into_iter().map(|e| shared.ingest.submit(e))).await {
+        r?;
     }
+    // One transaction records the whole batch.
+    let done: Vec<_> = sends
+        .iter()
+        .map(|(row, _, recipient, event)| {
+            let attempt = OutboxAttempt {
+                status: OutboxStatus::Done,
+                attempts: row.attempts + 1,
+                last_error: None,
+                url: Some(format!("instance:{recipient}/event:{}", event.id)),
+                next_attempt_at: now,
+            };
+            (row.tenant_id, row.key.clone(), attempt)
+        })
+        .collect();
+    shared.store.update_outbox_many(&done).await?;
     for (row, to, recipient, event) in sends {
-        let done = OutboxAttempt {
-            status: OutboxStatus::Done,
-            attempts: row.attempts + 1,
-            last_error: None,
-            url: Some(format!("instance:{recipient}/event:{}", event.id)),
-            next_attempt_at: now,
-        };
-        shared.store.update_outbox(row.tenant_id, &row.key, &done).await?;
         tracing::info!(tenant_id = %row.tenant_id, from = %row.instance_id, to = %recipient, specialization = to,
             event_id = %event.id, "work handed over");
         metrics::counter!("waooaw_handoffs_total", "to" => to).increment(1);

@@ -42,6 +42,8 @@ pub trait OutputStore: Send + Sync {
     async fn due_outbox(&self, now: DateTime<Utc>, limit: i64, handoffs: bool) -> StoreResult<Vec<OutboxRecord>>;
     /// Records an attempt's outcome.
     async fn update_outbox(&self, tenant: TenantId, key: &str, attempt: &OutboxAttempt) -> StoreResult<()>;
+    /// Records several outcomes in one transaction (the handoff sender's batch).
+    async fn update_outbox_many(&self, attempts: &[(TenantId, String, OutboxAttempt)]) -> StoreResult<()>;
     /// Queues one GitHub output outside a wake (an escalation raised by the decision engine),
     /// only if the tenant has a GitHub connection; a key the tenant already has is kept as it
     /// is. Returns whether a row was added.
@@ -214,6 +216,30 @@ macro_rules! output_store_impl {
                     .execute(&self.writer)
                     .await?;
                     Ok(done.rows_affected() > 0)
+                }
+
+                async fn update_outbox_many(&self, attempts: &[(TenantId, String, OutboxAttempt)]) -> StoreResult<()> {
+                    if attempts.is_empty() {
+                        return Ok(());
+                    }
+                    let mut tx = begin(&self.writer).await?;
+                    for (tenant, key, a) in attempts {
+                        sqlx::query(
+                            "UPDATE outbox SET status = $3, attempts = $4, last_error = $5, url = $6, next_attempt_at = $7 \
+                             WHERE tenant_id = $1 AND key = $2",
+                        )
+                        .bind(enc_id(tenant.0))
+                        .bind(key.as_str())
+                        .bind(a.status.as_str())
+                        .bind(a.attempts)
+                        .bind(a.last_error.as_deref())
+                        .bind(a.url.as_deref())
+                        .bind(enc_ts(a.next_attempt_at))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn list_outbox(&self, tenant: TenantId, limit: i64) -> StoreResult<Vec<OutboxRecord>> {
