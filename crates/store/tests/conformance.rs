@@ -784,6 +784,25 @@ async fn github_outputs_outside_a_wake_need_a_connection_and_go_once(store: DynS
     assert_eq!((rows[0].instance_id, rows[0].status, &rows[0].action), (vera.id, OutboxStatus::Pending, &first.action));
     let due = store.due_outbox(now() + Duration::seconds(1), 10, false).await.unwrap();
     assert_eq!(due.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["escalation:0193"]);
+    // Several outcomes in one transaction, each on its own tenant's row.
+    let second = issue("escalation:0194", "Needs a decision: second");
+    assert!(store.enqueue_github_output(acme.id, vera.id, &second, now()).await.unwrap());
+    let done = |url: &str| waooaw_store::OutboxAttempt {
+        status: OutboxStatus::Done,
+        attempts: 1,
+        last_error: None,
+        url: Some(url.into()),
+        next_attempt_at: now(),
+    };
+    let batch = [
+        (acme.id, "escalation:0193".to_owned(), done("https://github.com/acme-health/ops/issues/1")),
+        (acme.id, "escalation:0194".to_owned(), done("https://github.com/acme-health/ops/issues/2")),
+        (globex.id, "escalation:0193".to_owned(), done("https://github.com/globex/x/issues/9")),
+    ];
+    store.update_outbox_many(&batch).await.unwrap();
+    store.update_outbox_many(&[]).await.unwrap();
+    let rows = store.list_outbox(acme.id, 10).await.unwrap();
+    assert!(rows.iter().all(|r| r.status == OutboxStatus::Done && r.url.as_deref().is_some_and(|u| u.contains("acme-health"))), "{rows:?}");
     // Another tenant's connection does not open the door for one without.
     assert!(!store.enqueue_github_output(globex.id, gus.id, &first, now()).await.unwrap());
     assert!(store.list_outbox(globex.id, 10).await.unwrap().is_empty());
