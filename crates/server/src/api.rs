@@ -146,6 +146,12 @@ pub async fn transition_instance(
 
 pub async fn publish_event(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Result<impl IntoResponse, ApiError> {
     let new: NewEvent = json_body(&headers, &read_body(body, s.body_limit).await?)?;
+    // Events the platform raises itself carry checked payloads (a receiver's schema, a lease);
+    // from outside they go through the endpoints that check them.
+    let reserved = [("agent.message", "POST /v1/messages"), ("agent.handoff", "POST /v1/messages"), ("task.assigned", "POST /v1/tasks")];
+    if let Some((ty, instead)) = reserved.iter().find(|(ty, _)| new.event_type.as_str() == *ty) {
+        return Err(ApiError::new(Code::InvalidEventType, format!("`{ty}` events are raised by the platform; use {instead}")));
+    }
     let event = s.runtime.publish(new).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"id": event.id, "status": "accepted", "correlation_id": event.correlation_id}))))
 }

@@ -244,6 +244,11 @@ async fn messages_through_the_api_are_checked_against_the_receiver() {
     bad["to"] = json!({"kind": "planet", "id": "mars"});
     let e = expect_error(send(bad).await.unwrap(), StatusCode::BAD_REQUEST, "invalid_request").await;
     assert!(e.contains("to"), "{e}");
+    // Nor can a message skip the checks as a raw event.
+    let raw = json!({"type": "agent.message", "source": "api", "tenant_id": acme.id, "target_instance": bree,
+        "payload": {"protocol": 1, "kind": "request", "action": "brand.check_copy", "payload": {"text": 42}}});
+    let e = expect_error(app.post_json("/v1/events", &raw).send().await.unwrap(), StatusCode::BAD_REQUEST, "invalid_event_type").await;
+    assert!(e.contains("POST /v1/messages"), "{e}");
     // Gus, in the other tenant, was never woken by any of it.
     let (_, i) = app.get_json(&format!("/v1/instances/{gus}?tenant_id={}", globex.id)).await;
     assert_eq!(i["wake_count"], 0, "{i}");

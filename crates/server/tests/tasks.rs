@@ -108,7 +108,11 @@ async fn tasks_follow_the_raci_matrix_and_expired_leases_are_reclaimed() {
     // The dead worker's assignment arriving late does not make it work the task.
     let late = json!({"type": "task.assigned", "source": "coordinator", "tenant_id": acme.id, "target_instance": cora,
         "payload": {"task_id": orphan.id, "task_type": "content.review", "package": draft()}});
-    let id = app.publish(&late).await["id"].as_str().unwrap().to_owned();
+    // Not through the API, which refuses platform events from outside.
+    let r = app.post_json("/v1/events", &late).send().await.unwrap();
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_event_type").await;
+    let late: waooaw_domain::NewEvent = serde_json::from_value(late).unwrap();
+    let id = app.runtime.publish(late).await.unwrap().id.to_string();
     let ev = app.wait_dispatched(&acme.id, &id).await;
     let worked = ev["deliveries"].as_array().into_iter().flatten().any(|d| d["status"] == "done");
     assert!(!worked, "the old holder worked a task it no longer holds: {ev}");
