@@ -3,6 +3,7 @@
 //! specialization declares the actions it accepts and a JSON Schema for each payload in its
 //! spec file (`[messages."<action>"]`); a payload that fails it is refused, naming the field.
 
+use crate::event::Priority;
 use crate::ids::{EventId, InstanceId, TenantId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -61,6 +62,9 @@ pub struct Message {
     #[serde(default)]
     pub requires_response: bool,
     pub respond_by: Option<DateTime<Utc>>,
+    /// Carried onto the event, so urgent messages are delivered first.
+    #[serde(default)]
+    pub priority: Priority,
 }
 
 /// The answer carried by a `Response`: the receiver's result, or why it could not give one.
@@ -152,6 +156,7 @@ mod tests {
             parent_id: None,
             requires_response: true,
             respond_by: Some(Utc::now()),
+            priority: Priority::High,
         };
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(

@@ -121,6 +121,7 @@ pub(crate) async fn consensus(
             parent_id: parent,
             requires_response: true,
             respond_by,
+            priority: waooaw_domain::Priority::Normal,
         };
         let waiter = shared.waiters.add(id);
         match send(shared, &msg).await {

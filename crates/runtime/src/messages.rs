@@ -122,6 +122,7 @@ async fn send_as(shared: &Shared, msg: &Message, deliver: bool) -> Result<Vec<Ev
         new.target_instance = Some(r.id);
         new.correlation_id = Some(msg.conversation_id);
         new.parent_id = msg.parent_id;
+        new.priority = msg.priority;
         let mut event = new.into_event(now).map_err(|e| StoreError::Corrupt { table: "events", reason: e.to_string() })?;
         event.id = m.id;
         event.payload = serde_json::to_value(&m).map_err(|e| StoreError::Corrupt { table: "events", reason: e.to_string() })?;
@@ -213,6 +214,7 @@ pub(crate) async fn consult(
         parent_id: Some(cause.id),
         requires_response: true,
         respond_by: chrono::Duration::from_std(deadline).ok().map(|d| Utc::now() + d),
+        priority: cause.priority,
     };
     let waiter = shared.waiters.add(id);
     let started = std::time::Instant::now();
@@ -269,6 +271,7 @@ pub(crate) async fn respond(shared: &Shared, request_event: &Event, request: &Me
         parent_id: Some(request_event.id),
         requires_response: false,
         respond_by: None,
+        priority: request.priority,
     };
     shared.waiters.resolve(request_event.id, reply);
     // An asker with a deadline is waiting for this answer, not woken by it.

@@ -139,6 +139,7 @@ async fn notify(shared: &Shared, task: &Task, from: InstanceId, to: Recipient, a
         parent_id: None,
         requires_response: false,
         respond_by: None,
+        priority: waooaw_domain::Priority::Normal,
     };
     match send(shared, &msg).await {
         // An informed or accountable specialization not hired here has nobody to tell.

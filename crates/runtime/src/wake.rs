@@ -356,6 +356,7 @@ async fn accept_handoff(shared: &Shared, event: &Event, summary: &str) {
         parent_id: Some(event.id),
         requires_response: false,
         respond_by: None,
+        priority: event.priority,
     };
     if let Err(e) = crate::messages::send(shared, &msg).await {
         crate::observe::InfrastructureError { during: "handoff acceptance", error: &e }.emit();

@@ -34,6 +34,8 @@ struct SendMessage {
     #[serde(default)]
     requires_response: bool,
     respond_by: Option<DateTime<Utc>>,
+    #[serde(default)]
+    priority: waooaw_domain::Priority,
 }
 
 fn protocol() -> u16 {
@@ -61,6 +63,7 @@ pub async fn send_message(State(s): State<AppState>, headers: HeaderMap, body: B
         parent_id: req.parent_id,
         requires_response: req.requires_response,
         respond_by: req.respond_by,
+        priority: req.priority,
     };
     let events = s.runtime.send_message(&msg).await?;
     let delivered: Vec<Value> = events.iter().map(|e| json!({"message_id": e.id, "to_instance": e.target_instance})).collect();

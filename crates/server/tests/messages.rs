@@ -170,12 +170,17 @@ async fn messages_through_the_api_are_checked_against_the_receiver() {
     let msg = |to: Value, action: &str, payload: Value| json!({"tenant_id": acme.id, "from": cora, "to": to, "kind": "notification", "action": action, "payload": payload});
 
     // A good notification reaches Bree, who keeps it in her context.
-    let r = send(msg(json!({"kind": "specialization", "id": "brand-strategy"}), "brand.check_copy", json!({"text": "Made to be mended."})))
-        .await
-        .unwrap();
+    let mut note =
+        msg(json!({"kind": "specialization", "id": "brand-strategy"}), "brand.check_copy", json!({"text": "Made to be mended."}));
+    note["priority"] = json!("high");
+    let r = send(note).await.unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["messages"][0]["to_instance"], json!(bree), "{v}");
+    // The envelope is the event's payload; its priority is the event's.
+    let (_, ev) = app.get_json(&format!("/v1/events/{}?tenant_id={}", v["messages"][0]["message_id"].as_str().unwrap(), acme.id)).await;
+    assert_eq!((ev["event"]["type"].as_str(), ev["event"]["priority"].as_str()), (Some("agent.message"), Some("high")), "{ev}");
+    assert_eq!((ev["event"]["payload"]["protocol"].as_u64(), ev["event"]["payload"]["priority"].as_str()), (Some(1), Some("high")), "{ev}");
     let start = Instant::now();
     loop {
         let (_, i) = app.get_json(&format!("/v1/instances/{bree}?tenant_id={}", acme.id)).await;
