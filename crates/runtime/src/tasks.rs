@@ -105,8 +105,10 @@ fn lease(shared: &Shared) -> chrono::Duration {
 /// Stores and publishes the task's assignment event for `holder`, in the task's conversation.
 async fn assign(shared: &Shared, task: &Task, holder: InstanceId) -> Result<(), StoreError> {
     let ty = EventType::parse(TASK_EVENT).map_err(|e| StoreError::Corrupt { table: "tasks", reason: e.to_string() })?;
+    // The holder sees the whole RACI row: whom to consult, who answers for the outcome.
+    let raci = shared.catalog.route(&task.task_type).map(|(_, row)| json!(row));
     let payload = json!({"task_id": task.id, "task_type": task.task_type, "coordinator": task.coordinator,
-        "package": task.package, "lease_expires_at": task.lease_expires_at, "attempt": task.attempts});
+        "package": task.package, "lease_expires_at": task.lease_expires_at, "attempt": task.attempts, "raci": raci});
     let mut new = NewEvent::new(ty, "coordinator", task.tenant_id, payload);
     new.target_instance = Some(holder);
     new.correlation_id = Some(EventId(task.id));

@@ -119,6 +119,11 @@ async fn tasks_follow_the_raci_matrix_and_expired_leases_are_reclaimed() {
     assert_eq!(app.instance(&acme.id, &cora).await["wake_count"].as_i64(), Some(wakes_before), "the old holder did no work");
     let (_, d) = app.get_json(&format!("/v1/tasks?tenant_id={}", acme.id)).await;
     assert_eq!(d["tasks"].as_array().map(Vec::len), Some(3), "{d}");
+    // The assignment carries the RACI row, in the task's conversation.
+    let (_, conv) = app.get_json(&format!("/v1/conversations/{}?tenant_id={}", first["task"]["id"].as_str().unwrap(), acme.id)).await;
+    let assigned = conv["events"].as_array().unwrap().iter().map(|e| &e["event"]).find(|e| e["type"] == "task.assigned").expect("assigned");
+    assert_eq!(assigned["payload"]["raci"]["consulted"], json!(["brand-strategy", "seo-ecommerce"]), "{assigned}");
+    assert_eq!(assigned["payload"]["raci"]["accountable"], "brand-strategy");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
