@@ -1,0 +1,94 @@
+//! A coordinated task whose worker hangs: its lease runs out, the coordinator's reclaim loop
+//! gives the task to another instance, which finishes it; the hung worker's late completion
+//! does not count. Run on SQLite + in-process and on PostgreSQL + Redis.
+
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use waooaw_bus::DynBus;
+use waooaw_domain::{Personality, TaskStatus, Tenant, TenantId};
+use waooaw_runtime::{Catalog, Runtime, RuntimeConfig, WakeInput, WorkError, WorkFn, WorkOutput, WorkRegistry};
+use waooaw_store::DynStore;
+
+const SPECS: [(&str, &str); 2] = [
+    (
+        "ops-coordinator.toml",
+        "id = \"ops-coordinator\"\nname = \"Ops Coordinator\"\ntype = \"advisory\"\ndomain = \"ops\"\nversion = \"1.0.0\"\n\
+         responsibilities = [\"route\"]\nwork = \"coordinator.route\"\n[wake]\nsubscriptions = [\"task.routed\"]\n\
+         [[raci]]\ntask = \"report.write\"\nresponsible = \"writer\"\naccountable = \"writer\"\n",
+    ),
+    (
+        "writer.toml",
+        "id = \"writer\"\nname = \"Writer\"\ntype = \"specialist\"\ndomain = \"ops\"\nversion = \"1.0.0\"\n\
+         responsibilities = [\"write\"]\nwork = \"test.write\"\n[wake]\nsubscriptions = [\"input.received\"]\n",
+    ),
+];
+
+/// Writes the report, except the instance named "Stuck", whose wake never ends (a worker that
+/// hung or died holding its lease).
+struct Write;
+#[async_trait::async_trait]
+impl WorkFn for Write {
+    async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
+        if input.instance.personality.name == "Stuck" {
+            std::future::pending::<()>().await;
+        }
+        Ok(WorkOutput::new(json!({}), format!("report written by {}", input.instance.personality.name)))
+    }
+}
+
+async fn reclaimed_after_the_holder_hangs(store: DynStore, bus: DynBus) {
+    let mut work = WorkRegistry::default();
+    work.register("test.write", Arc::new(Write));
+    work.register(waooaw_runtime::tasks::COORDINATOR_WORK, Arc::new(waooaw_runtime::tasks::CoordinatorWork));
+    let catalog = Catalog::from_texts(SPECS.iter().copied(), &work.names()).expect("catalog");
+    let config = RuntimeConfig {
+        task_lease: Duration::from_millis(400),
+        task_reap_interval: Duration::from_millis(50),
+        shared_store: bus.kind() == "redis",
+        ..Default::default()
+    };
+    let rt = Runtime::start(config, store.clone(), bus, Arc::new(catalog), work, None, None).await.expect("runtime");
+    let t =
+        Tenant { id: TenantId::new(), name: "Ops".into(), webhook_secret: "whsec-0123456789abcdef".into(), created_at: chrono::Utc::now() };
+    store.create_tenant(&t).await.expect("tenant");
+    // Created first, so it is picked first (both idle).
+    let stuck = rt.create_instance(t.id, "writer", Personality { name: "Stuck".into(), ..Default::default() }).await.expect("stuck");
+    let quick = rt.create_instance(t.id, "writer", Personality { name: "Quick".into(), ..Default::default() }).await.expect("quick");
+    let package = json!({"filename": "q4.md", "content_type": "text/markdown", "content": "# Q4"});
+    let task = rt.submit_task(t.id, "report.write", package).await.expect("routed");
+    assert_eq!(task.holder, Some(stuck.id));
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let done = loop {
+        let now = store.get_task(t.id, task.id).await.expect("read").expect("task");
+        if now.status == TaskStatus::Done {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "never reclaimed: {now:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!((done.holder, done.attempts), (Some(quick.id), 2), "{done:?}");
+    assert_eq!(done.outcome.as_deref(), Some("report written by Quick"));
+    // The hung worker's lease is gone: were it to finish now, its completion would not count.
+    assert!(!store.complete_task(t.id, task.id, stuck.id, TaskStatus::Done, "late", chrono::Utc::now()).await.expect("complete"));
+    rt.shutdown(Duration::from_millis(200)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_worker_s_task_is_reclaimed_on_sqlite_and_in_process() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("l.db").display())).await.expect("store");
+    store.migrate().await.expect("migrate");
+    let bus: DynBus = Arc::new(waooaw_bus::inprocess::InProcessBus::new());
+    reclaimed_after_the_holder_hangs(store, bus).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_worker_s_task_is_reclaimed_on_postgres_and_redis() {
+    let Some((store, _)) = waooaw_testkit::pg_store("runtime::leases").await else { return };
+    let stream = waooaw_testkit::unique_stream();
+    let Some(bus) = waooaw_testkit::redis_bus("runtime::leases", &stream).await else { return };
+    reclaimed_after_the_holder_hangs(store, bus).await;
+    waooaw_testkit::drop_stream(&stream).await;
+}
