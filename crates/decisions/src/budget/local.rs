@@ -101,6 +101,14 @@ impl LocalLedger {
         };
         let stored = self.store.budget_ledger(tenant, &missing).await.map_err(|e| Refusal::Store(e.to_string()))?;
         let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        // A new period began for these scopes: the old ones are only in the store from now on.
+        if let Some(scopes) = rows.get_mut(&tenant) {
+            for l in lines {
+                if let Some(periods) = scopes.get_mut(l.scope.as_str()) {
+                    periods.retain(|p, _| lines.iter().any(|x| x.scope == l.scope && x.period == *p));
+                }
+            }
+        }
         for l in lines {
             // Another caller may have loaded (and changed) a row meanwhile: keep theirs.
             if row(&rows, tenant, l).is_some() {
@@ -202,5 +210,43 @@ async fn apply(store: &DynStore, w: &Write) {
     };
     if let Err(error) = result {
         tracing::warn!(error, "could not write the LLM budget ledger behind a call");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(scope: &str, period: &str, max_tokens: Option<i64>) -> LedgerLine {
+        LedgerLine { scope: scope.into(), period: period.into(), max_tokens, max_microusd: None }
+    }
+
+    #[tokio::test]
+    async fn reservations_hold_the_limit_and_reach_the_store_and_old_days_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("l.db").display())).await.unwrap();
+        store.migrate().await.unwrap();
+        let tenant = waooaw_domain::Tenant {
+            id: TenantId::new(),
+            name: "Acme".into(),
+            webhook_secret: "whsec-0123456789abcdef".into(),
+            created_at: chrono::Utc::now(),
+        };
+        store.create_tenant(&tenant).await.unwrap();
+        let ledger = LocalLedger::start(store.clone());
+        let monday = [line("instance:a", "2026-12-07", Some(1_000))];
+        ledger.totals(tenant.id, &monday).await.unwrap();
+        assert_eq!(ledger.reserve(tenant.id, &monday, 600, 0), Ok(()));
+        assert_eq!(ledger.reserve(tenant.id, &monday, 600, 0), Err(0), "600 + 600 passes 1,000");
+        ledger.settle(tenant.id, &monday, (600, 0), (450, 0));
+        assert_eq!(ledger.reserve(tenant.id, &monday, 550, 0), Ok(()), "450 spent + 550 fits exactly");
+        ledger.flush().await;
+        let stored = store.budget_ledger(tenant.id, &[("instance:a".into(), "2026-12-07".into())]).await.unwrap();
+        assert_eq!((stored[0].spent_tokens, stored[0].reserved_tokens), (450, 550));
+        // The next day starts from the store (nothing spent) and Monday leaves memory.
+        let tuesday = [line("instance:a", "2026-12-08", Some(1_000))];
+        assert_eq!(ledger.totals(tenant.id, &tuesday).await.unwrap()[0], Totals::default());
+        let rows = ledger.rows.lock().unwrap();
+        assert_eq!(rows[&tenant.id]["instance:a"].keys().collect::<Vec<_>>(), ["2026-12-08"]);
     }
 }
