@@ -150,6 +150,18 @@ pub async fn seed(runtime: &Arc<Runtime>, engine: &waooaw_decisions::Engine, lis
         }
         hired.push((&"wowvision-prime", guardian.id));
     }
+    // A task through the Marketing Coordinator: its RACI matrix gives the page audit to SEO.
+    let page = FIXTURES.iter().find(|f| f.0 == "seo-ecommerce").map(|f| (f.3, f.4, f.5));
+    if let Some((filename, content_type, content)) = page {
+        let package = json!({"filename": format!("coordinated-{filename}"), "content_type": content_type, "content": content});
+        match runtime.submit_task(tenant.id, "page.audit", package).await {
+            Ok(task) => eprintln!(
+                "demo: a page audit routed by the {}: http://{listen}/v1/tasks/{}?tenant_id={}",
+                task.coordinator, task.id, tenant.id
+            ),
+            Err(e) => eprintln!("demo: the coordinated task was not routed: {e}"),
+        }
+    }
     eprintln!("demo: tenant \"{}\" {} hired {} agents; their deliverables:", tenant.name, tenant.id, hired.len());
     for (spec, id) in &hired {
         eprintln!("  {spec:<22} http://{listen}/v1/instances/{id}/deliverables?tenant_id={}", tenant.id);

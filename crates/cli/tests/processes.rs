@@ -292,6 +292,27 @@ async fn the_demo_delivers_for_every_agent_it_hires() {
     }
     assert!(kinds.len() >= 16, "one kind of deliverable per agent: {kinds:?}");
     assert!(kinds.contains("pr_review"), "{kinds:?}");
+    // The chains ran: Customer Success got Technical Support's churn-risk tickets, and the
+    // Marketing Coordinator's page audit was done by SEO.
+    let success = instances.iter().find(|i| i["specialization_id"] == "customer-success").expect("customer success hired");
+    loop {
+        let d = server.get(&format!("/v1/instances/{}/deliverables?tenant_id={tenant}", success["id"].as_str().expect("id"))).await;
+        if d["deliverables"].as_array().into_iter().flatten().any(|d| d["kind"] == "churn_follow_ups") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no churn-risk follow-ups: {d}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let task = loop {
+        let tasks = server.get(&format!("/v1/tasks?tenant_id={tenant}")).await;
+        let task = tasks["tasks"].as_array().and_then(|l| l.first()).cloned().unwrap_or_default();
+        if task["status"] == "done" {
+            break task;
+        }
+        assert!(Instant::now() < deadline, "the coordinated task did not finish: {tasks}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!((task["task_type"].as_str(), task["coordinator"].as_str()), (Some("page.audit"), Some("marketing-coordinator")), "{task}");
     server.kill();
 }
 
