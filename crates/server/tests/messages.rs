@@ -364,3 +364,54 @@ async fn a_consensus_counts_weighted_votes_against_its_quorum_and_deadline() {
     let (_, g) = app.get_json(&format!("/v1/instances/{gus}?tenant_id={}", globex.id)).await;
     assert_eq!(g["wake_count"], 0, "{g}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coordination_endpoints_refuse_nasty_bodies_plainly() {
+    let app = TestApp::start().await;
+    let acme = app.create_tenant("Northfield Outfitters").await;
+    let cora = hire(&app, &acme.id, "content-marketing-healthcare", "Cora").await;
+    for path in ["/v1/messages", "/v1/consensus", "/v1/tasks"] {
+        let e = expect_error(app.post_raw(path, "").send().await.unwrap(), StatusCode::BAD_REQUEST, "malformed_json").await;
+        assert!(e.contains("empty"), "{path}: {e}");
+        expect_error(app.post_raw(path, r#"{"tenant_id": "#).send().await.unwrap(), StatusCode::BAD_REQUEST, "malformed_json").await;
+        expect_error(app.post_raw(path, vec![0xFF, 0xFE, b'{', b'}']).send().await.unwrap(), StatusCode::BAD_REQUEST, "malformed_json")
+            .await;
+        let text = app.post(path).header("content-type", "text/plain").body("{}");
+        expect_error(text.send().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+        let huge = format!(r#"{{"tenant_id": "{}", "pad": "{}"}}"#, acme.id, "x".repeat(common::BODY_LIMIT));
+        expect_error(app.post_raw(path, huge).send().await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+        // Unknown fields and wrong types name the field.
+        let e = expect_error(
+            app.post_json(path, &json!({"tenant_id": acme.id, "surprise": true})).send().await.unwrap(),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        )
+        .await;
+        assert!(e.contains("surprise") || e.contains("missing field"), "{path}: {e}");
+        // A tenant that does not exist.
+        let nobody = uuid::Uuid::now_v7().to_string();
+        let body = match path {
+            "/v1/messages" => json!({"tenant_id": nobody, "from": cora, "to": {"kind": "broadcast"}, "action": "x.y"}),
+            "/v1/consensus" => json!({"tenant_id": nobody, "from": cora, "question": "q", "request_type": "x.y",
+                "voters": [{"kind": "instance", "id": cora}], "quorum": 1, "deadline_ms": 100}),
+            _ => {
+                json!({"tenant_id": nobody, "task_type": "content.review", "package": {"filename": "a", "content_type": "text/plain", "content": "b"}})
+            }
+        };
+        expect_error(app.post_json(path, &body).send().await.unwrap(), StatusCode::NOT_FOUND, "tenant_not_found").await;
+    }
+    let e = expect_error(
+        app.post_json(
+            "/v1/consensus",
+            &json!({"tenant_id": acme.id, "from": cora, "question": "q", "request_type": "x.y",
+            "voters": [{"kind": "instance", "id": cora}], "quorum": 1, "deadline_ms": 600_000}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    )
+    .await;
+    assert!(e.contains("deadline_ms"), "{e}");
+}
