@@ -24,13 +24,13 @@ const SPECS: [(&str, &str); 2] = [
     ),
 ];
 
-/// Writes the report, except the instance named "Stuck", whose wake never ends (a worker that
-/// hung or died holding its lease).
-struct Write;
+/// Writes the report, except on the first wake, which never ends (a worker that hung or died
+/// holding its lease).
+struct Write(std::sync::atomic::AtomicBool);
 #[async_trait::async_trait]
 impl WorkFn for Write {
     async fn run(&self, input: &WakeInput<'_>) -> Result<WorkOutput, WorkError> {
-        if input.instance.personality.name == "Stuck" {
+        if !self.0.swap(true, std::sync::atomic::Ordering::SeqCst) {
             std::future::pending::<()>().await;
         }
         Ok(WorkOutput::new(json!({}), format!("report written by {}", input.instance.personality.name)))
@@ -39,7 +39,7 @@ impl WorkFn for Write {
 
 async fn reclaimed_after_the_holder_hangs(store: DynStore, bus: DynBus) {
     let mut work = WorkRegistry::default();
-    work.register("test.write", Arc::new(Write));
+    work.register("test.write", Arc::new(Write(Default::default())));
     work.register(waooaw_runtime::tasks::COORDINATOR_WORK, Arc::new(waooaw_runtime::tasks::CoordinatorWork));
     let catalog = Catalog::from_texts(SPECS.iter().copied(), &work.names()).expect("catalog");
     let config = RuntimeConfig {
@@ -52,12 +52,13 @@ async fn reclaimed_after_the_holder_hangs(store: DynStore, bus: DynBus) {
     let t =
         Tenant { id: TenantId::new(), name: "Ops".into(), webhook_secret: "whsec-0123456789abcdef".into(), created_at: chrono::Utc::now() };
     store.create_tenant(&t).await.expect("tenant");
-    // Created first, so it is picked first (both idle).
-    let stuck = rt.create_instance(t.id, "writer", Personality { name: "Stuck".into(), ..Default::default() }).await.expect("stuck");
-    let quick = rt.create_instance(t.id, "writer", Personality { name: "Quick".into(), ..Default::default() }).await.expect("quick");
+    let ada = rt.create_instance(t.id, "writer", Personality { name: "Ada".into(), ..Default::default() }).await.expect("ada");
+    let bo = rt.create_instance(t.id, "writer", Personality { name: "Bo".into(), ..Default::default() }).await.expect("bo");
     let package = json!({"filename": "q4.md", "content_type": "text/markdown", "content": "# Q4"});
     let task = rt.submit_task(t.id, "report.write", package).await.expect("routed");
-    assert_eq!(task.holder, Some(stuck.id));
+    // Whichever of the two idle writers got it hangs on it; the other must finish it.
+    let stuck = task.holder.expect("a holder");
+    let (quick, quick_name) = if stuck == ada.id { (bo.id, "Bo") } else { (ada.id, "Ada") };
 
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let done = loop {
@@ -68,10 +69,10 @@ async fn reclaimed_after_the_holder_hangs(store: DynStore, bus: DynBus) {
         assert!(std::time::Instant::now() < deadline, "never reclaimed: {now:?}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     };
-    assert_eq!((done.holder, done.attempts), (Some(quick.id), 2), "{done:?}");
-    assert_eq!(done.outcome.as_deref(), Some("report written by Quick"));
+    assert_eq!((done.holder, done.attempts), (Some(quick), 2), "{done:?}");
+    assert_eq!(done.outcome, Some(format!("report written by {quick_name}")));
     // The hung worker's lease is gone: were it to finish now, its completion would not count.
-    assert!(!store.complete_task(t.id, task.id, stuck.id, TaskStatus::Done, "late", chrono::Utc::now()).await.expect("complete"));
+    assert!(!store.complete_task(t.id, task.id, stuck, TaskStatus::Done, "late", chrono::Utc::now()).await.expect("complete"));
     rt.shutdown(Duration::from_millis(200)).await;
 }
 
