@@ -27,6 +27,10 @@ pub enum BenchCmd {
         bus: BusKind,
         #[arg(long, env = "WAOOAW_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
         redis_url: String,
+        /// Run on PostgreSQL (a fresh schema, dropped afterwards) instead of a temporary SQLite
+        /// file. Deliberately no environment variable: a benchmark never picks up a real store.
+        #[arg(long)]
+        database_url: Option<String>,
         #[arg(long, default_value_t = 10_000)]
         instances: usize,
         #[arg(long, default_value_t = 200_000)]
@@ -165,7 +169,15 @@ fn rss_bytes() -> u64 {
 impl BenchCmd {
     pub async fn run(self) -> Result<()> {
         match self {
-            Self::Wake { bus, redis_url, instances, events, rate, json } => wake(bus, &redis_url, instances, events, rate, json).await,
+            Self::Wake { bus, redis_url, database_url, instances, events, rate, json } => {
+                let Some(url) = database_url else { return wake(bus, &redis_url, None, instances, events, rate, json).await };
+                let schema = format!("waooaw_bench_{}", uuid::Uuid::new_v4().simple());
+                let store: waooaw_store::DynStore =
+                    Arc::new(waooaw_store::postgres::PgStore::connect_with_schema(&url, &schema).await.context("connect to PostgreSQL")?);
+                let result = wake(bus, &redis_url, Some(store), instances, events, rate, json).await;
+                waooaw_store::postgres::PgStore::drop_schema(&url, &schema).await.context("drop the benchmark's schema")?;
+                result
+            }
             Self::Idle { instances, json } => idle(instances, json).await,
             Self::Decide { memories, samples, json } => crate::bench_decide::run(memories, samples, json).await,
             Self::Handoff { bus, redis_url, tenants, handoffs, rate, json } => {
@@ -175,9 +187,20 @@ impl BenchCmd {
     }
 }
 
-async fn wake(bus_kind: BusKind, redis_url: &str, instances: usize, events: usize, rate: u64, as_json: bool) -> Result<()> {
+async fn wake(
+    bus_kind: BusKind,
+    redis_url: &str,
+    store: Option<waooaw_store::DynStore>,
+    instances: usize,
+    events: usize,
+    rate: u64,
+    as_json: bool,
+) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
+    let store = match store {
+        Some(s) => s,
+        None => waooaw_store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?,
+    };
     store.migrate().await?;
     let bus: waooaw_bus::DynBus = match bus_kind {
         BusKind::Inprocess => Arc::new(waooaw_bus::inprocess::InProcessBus::new()),

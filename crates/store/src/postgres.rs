@@ -73,6 +73,18 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Drops a schema made by [`PgStore::connect_with_schema`] (benchmarks clean up after
+    /// themselves); the same identifier rules apply.
+    pub async fn drop_schema(url: &str, schema: &str) -> StoreResult<()> {
+        if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("schema name `{schema}`"))));
+        }
+        let mut conn = PgConnection::connect(url).await?;
+        conn.execute(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE").as_str()).await?;
+        conn.close().await?;
+        Ok(())
+    }
 }
 
 async fn run_migrations(store: &PgStore) -> StoreResult<usize> {
