@@ -67,6 +67,36 @@ pub struct Message {
     pub priority: Priority,
 }
 
+impl Message {
+    /// A message of this protocol version with a new id, no parent, no response wanted and
+    /// normal priority; set the other fields with struct update syntax.
+    pub fn new(
+        tenant_id: TenantId,
+        from: InstanceId,
+        to: Recipient,
+        kind: MessageKind,
+        action: impl Into<String>,
+        payload: Value,
+        conversation_id: EventId,
+    ) -> Self {
+        Self {
+            protocol: PROTOCOL_VERSION,
+            id: EventId::new(),
+            tenant_id,
+            from,
+            to,
+            kind,
+            action: action.into(),
+            payload,
+            conversation_id,
+            parent_id: None,
+            requires_response: false,
+            respond_by: None,
+            priority: Priority::Normal,
+        }
+    }
+}
+
 /// The answer carried by a `Response`: the receiver's result, or why it could not give one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

@@ -11,7 +11,7 @@ use crate::runtime::Shared;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::time::Duration;
-use waooaw_domain::{EventId, Instance, InstanceId, Message, MessageKind, PROTOCOL_VERSION, Recipient, Reply};
+use waooaw_domain::{EventId, Instance, InstanceId, Message, MessageKind, Recipient, Reply};
 
 pub const VOTE_ACTION: &str = "consensus.vote";
 
@@ -107,22 +107,13 @@ pub(crate) async fn consensus(
     let payload = json!({"question": question, "request_type": request_type, "context": context});
     let mut asked: Vec<(EventId, Instance, tokio::sync::oneshot::Receiver<Reply>)> = Vec::new();
     for to in voters {
-        let id = EventId::new();
         let msg = Message {
-            protocol: PROTOCOL_VERSION,
-            id,
-            tenant_id: from.tenant_id,
-            from: from.id,
-            to: to.clone(),
-            kind: MessageKind::Consensus,
-            action: VOTE_ACTION.into(),
-            payload: payload.clone(),
-            conversation_id: conversation,
             parent_id: parent,
             requires_response: true,
             respond_by,
-            priority: waooaw_domain::Priority::Normal,
+            ..Message::new(from.tenant_id, from.id, to.clone(), MessageKind::Consensus, VOTE_ACTION, payload.clone(), conversation)
         };
+        let id = msg.id;
         let waiter = shared.waiters.add(id);
         match send(shared, &msg).await {
             Ok(events) => {

@@ -200,22 +200,14 @@ pub(crate) async fn consult(
     if to == Recipient::Broadcast {
         return Err(MessageError::Invalid("a consult asks one agent; ask several with a consensus".into()));
     }
-    let id = EventId::new();
     let msg = Message {
-        protocol: PROTOCOL_VERSION,
-        id,
-        tenant_id: from.tenant_id,
-        from: from.id,
-        to,
-        kind: MessageKind::Request,
-        action: action.to_owned(),
-        payload,
-        conversation_id: cause.correlation_id,
         parent_id: Some(cause.id),
         requires_response: true,
         respond_by: chrono::Duration::from_std(deadline).ok().map(|d| Utc::now() + d),
         priority: cause.priority,
+        ..Message::new(from.tenant_id, from.id, to, MessageKind::Request, action, payload, cause.correlation_id)
     };
+    let id = msg.id;
     let waiter = shared.waiters.add(id);
     let started = std::time::Instant::now();
     if let Err(e) = send(shared, &msg).await {
@@ -258,20 +250,12 @@ pub(crate) async fn respond(shared: &Shared, request_event: &Event, request: &Me
     let id = response_id(request.tenant_id, request_event.id);
     let payload = serde_json::to_value(&reply).map_err(|e| StoreError::Corrupt { table: "events", reason: e.to_string() })?;
     let Some(responder) = request_event.target_instance else { return Ok(()) };
+    let to = Recipient::Instance(request.from);
     let msg = Message {
-        protocol: PROTOCOL_VERSION,
         id,
-        tenant_id: request.tenant_id,
-        from: responder,
-        to: Recipient::Instance(request.from),
-        kind: MessageKind::Response,
-        action: request.action.clone(),
-        payload,
-        conversation_id: request.conversation_id,
         parent_id: Some(request_event.id),
-        requires_response: false,
-        respond_by: None,
         priority: request.priority,
+        ..Message::new(request.tenant_id, responder, to, MessageKind::Response, &request.action, payload, request.conversation_id)
     };
     shared.waiters.resolve(request_event.id, reply);
     // An asker with a deadline is waiting for this answer, not woken by it.

@@ -16,8 +16,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use waooaw_bus::BusMessage;
 use waooaw_domain::{
-    Event, EventId, EventType, Instance, InstanceId, Message, MessageKind, NewEvent, PROTOCOL_VERSION, Recipient, Task, TaskStatus,
-    TenantId,
+    Event, EventId, EventType, Instance, InstanceId, Message, MessageKind, NewEvent, Recipient, Task, TaskStatus, TenantId,
 };
 use waooaw_store::StoreError;
 
@@ -128,21 +127,7 @@ async fn notify(shared: &Shared, task: &Task, from: InstanceId, to: Recipient, a
     if let (Value::Object(p), Value::Object(x)) = (&mut payload, extra) {
         p.extend(x);
     }
-    let msg = Message {
-        protocol: PROTOCOL_VERSION,
-        id: EventId::new(),
-        tenant_id: task.tenant_id,
-        from,
-        to,
-        kind: MessageKind::Notification,
-        action: action.to_owned(),
-        payload,
-        conversation_id: EventId(task.id),
-        parent_id: None,
-        requires_response: false,
-        respond_by: None,
-        priority: waooaw_domain::Priority::Normal,
-    };
+    let msg = Message::new(task.tenant_id, from, to, MessageKind::Notification, action, payload, EventId(task.id));
     match send(shared, &msg).await {
         // An informed or accountable specialization not hired here has nobody to tell.
         Ok(_) | Err(MessageError::UnknownRecipient(_)) => {}

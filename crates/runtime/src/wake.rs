@@ -343,20 +343,14 @@ async fn accept_handoff(shared: &Shared, event: &Event, summary: &str) {
     else {
         return;
     };
+    let payload = serde_json::json!({"handoff": event.payload.get("handoff"), "event_id": event.id, "summary": summary});
+    let to = waooaw_domain::Recipient::Instance(sender);
+    let kind = waooaw_domain::MessageKind::Response;
     let msg = waooaw_domain::Message {
-        protocol: waooaw_domain::PROTOCOL_VERSION,
         id: crate::messages::response_id(event.tenant_id, event.id),
-        tenant_id: event.tenant_id,
-        from: receiver,
-        to: waooaw_domain::Recipient::Instance(sender),
-        kind: waooaw_domain::MessageKind::Response,
-        action: "handoff.accept".into(),
-        payload: serde_json::json!({"handoff": event.payload.get("handoff"), "event_id": event.id, "summary": summary}),
-        conversation_id: event.correlation_id,
         parent_id: Some(event.id),
-        requires_response: false,
-        respond_by: None,
         priority: event.priority,
+        ..waooaw_domain::Message::new(event.tenant_id, receiver, to, kind, "handoff.accept", payload, event.correlation_id)
     };
     if let Err(e) = crate::messages::send(shared, &msg).await {
         crate::observe::InfrastructureError { during: "handoff acceptance", error: &e }.emit();

@@ -89,6 +89,19 @@ async fn upload(app: &TestApp, tenant: &str, instance: &str, filename: &str, ct:
     assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", r.text().await.unwrap());
 }
 
+/// Connects the tenant's repository `riverside/patient-portal` with [`TOKEN`].
+async fn connect(app: &TestApp, tenant: &str) {
+    let r = app
+        .client
+        .put(app.url(&format!("/v1/tenants/{tenant}/github")))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"repository": "riverside/patient-portal", "token": TOKEN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 async fn outputs(app: &TestApp, tenant: &str, at_least: usize) -> Vec<Value> {
     let start = Instant::now();
     loop {
@@ -179,15 +192,7 @@ async fn an_attempt_cut_short_after_github_answered_is_adopted_not_repeated() {
     let app = TestApp::start().await;
     let acme = app.create_tenant("Riverside Health").await;
     let vera = app.create_wowvision(&acme.id, "Vera").await;
-    let r = app
-        .client
-        .put(app.url(&format!("/v1/tenants/{}/github", acme.id)))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"repository": "riverside/patient-portal", "token": TOKEN}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    connect(&app, &acme.id).await;
     upload(&app, &acme.id, &vera, "vision.toml", "text/plain", POLICY).await;
     upload(&app, &acme.id, &vera, "pr-128.json", "application/json", PR).await;
     let rows = outputs(&app, &acme.id, 2).await;
@@ -245,15 +250,7 @@ async fn a_layer_one_escalation_is_answered_by_a_member_s_reply_on_its_issue() {
     let acme = app.create_tenant("Riverside Health").await;
     let vera = app.create_wowvision(&acme.id, "Vera").await;
     // Escalations are announced on GitHub only for a tenant that connected a repository.
-    let r = app
-        .client
-        .put(app.url(&format!("/v1/tenants/{}/github", acme.id)))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"repository": "riverside/patient-portal", "token": TOKEN}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    connect(&app, &acme.id).await;
     upload(&app, &acme.id, &vera, "vision.toml", "text/plain", POLICY).await;
     upload(&app, &acme.id, &vera, "pr-128.json", "application/json", PR).await;
     let rows = outputs(&app, &acme.id, 3).await;
@@ -335,15 +332,7 @@ async fn any_agent_s_escalation_opens_one_issue_for_a_connected_tenant_only() {
     };
     let tess = hire(acme.id.clone(), "Tess").await;
     let gus = hire(globex.id.clone(), "Gus").await;
-    let r = app
-        .client
-        .put(app.url(&format!("/v1/tenants/{}/github", acme.id)))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"repository": "riverside/patient-portal", "token": TOKEN}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    connect(&app, &acme.id).await;
 
     // No rule decides a refund this large and no LLM is configured: a human does. The context
     // holds a code fence, which must not break out of the issue's context block.
