@@ -30,6 +30,7 @@ pub enum Code {
     RecipientNotFound,
     TaskNotFound,
     MessageRefused,
+    TaskNotRoutable,
     UnsupportedProtocol,
     RouteNotFound,
     MethodNotAllowed,
@@ -46,7 +47,7 @@ impl Code {
             MalformedJson | InvalidRequest | InvalidEventType | InvalidId | MissingParameter | MissingSignature | UnsupportedProtocol => {
                 StatusCode::BAD_REQUEST
             }
-            MessageRefused => StatusCode::UNPROCESSABLE_ENTITY,
+            MessageRefused | TaskNotRoutable => StatusCode::UNPROCESSABLE_ENTITY,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Unauthorized | InvalidSignature => StatusCode::UNAUTHORIZED,
@@ -94,6 +95,7 @@ impl Code {
             RecipientNotFound => "recipient_not_found",
             TaskNotFound => "task_not_found",
             MessageRefused => "message_refused",
+            TaskNotRoutable => "task_not_routable",
             UnsupportedProtocol => "unsupported_protocol",
             RouteNotFound => "route_not_found",
             MethodNotAllowed => "method_not_allowed",

@@ -21,7 +21,7 @@ type Q = Query<HashMap<String, String>>;
 impl From<TaskError> for ApiError {
     fn from(e: TaskError) -> Self {
         let code = match &e {
-            TaskError::NoRoute { .. } | TaskError::NoResponsible(_) => Code::MessageRefused,
+            TaskError::NoRoute { .. } | TaskError::NoResponsible(_) => Code::TaskNotRoutable,
             TaskError::NotFound(_) => Code::TaskNotFound,
             TaskError::Invalid(_) => Code::InvalidRequest,
             TaskError::Store(_) => Code::Unavailable,

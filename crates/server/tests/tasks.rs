@@ -136,14 +136,14 @@ async fn tasks_nobody_can_take_are_refused_plainly() {
     let e = expect_error(
         submit(json!({"tenant_id": acme.id, "task_type": "poetry.write", "package": draft()})).await.unwrap(),
         StatusCode::UNPROCESSABLE_ENTITY,
-        "message_refused",
+        "task_not_routable",
     )
     .await;
     assert!(e.contains("`poetry.write`") && e.contains("content.review"), "names what is routed: {e}");
     let e = expect_error(
         submit(json!({"tenant_id": acme.id, "task_type": "ticket.triage", "package": draft()})).await.unwrap(),
         StatusCode::UNPROCESSABLE_ENTITY,
-        "message_refused",
+        "task_not_routable",
     )
     .await;
     assert!(e.contains("technical-support"), "{e}");
@@ -160,7 +160,7 @@ async fn tasks_nobody_can_take_are_refused_plainly() {
     expect_error(
         submit(json!({"tenant_id": globex.id, "task_type": "content.review", "package": draft()})).await.unwrap(),
         StatusCode::UNPROCESSABLE_ENTITY,
-        "message_refused",
+        "task_not_routable",
     )
     .await;
     let r = submit(json!({"tenant_id": acme.id, "task_type": "content.review", "package": draft()})).await.unwrap();
