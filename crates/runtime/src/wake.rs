@@ -225,11 +225,16 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     let hands_over = output.outbox.iter().any(|o| o.key.starts_with(waooaw_domain::HANDOFF_KEY_PREFIX));
     // The spec's `deliverable_footer` closes every deliverable (dated by the event, so a
     // replayed wake writes the same text).
-    let date = event.timestamp.date_naive().to_string();
-    let footer = spec.outputs.render(
-        waooaw_domain::OutputKind::DeliverableFooter,
-        &[("agent", &instance.personality.name), ("specialization", &spec.name), ("date", &date)],
-    );
+    // Rendered only for a wake that delivers (most wakes do not).
+    let footer = if output.deliverables.is_empty() {
+        String::new()
+    } else {
+        let date = event.timestamp.date_naive().to_string();
+        spec.outputs.render(
+            waooaw_domain::OutputKind::DeliverableFooter,
+            &[("agent", &instance.personality.name), ("specialization", &spec.name), ("date", &date)],
+        )
+    };
     let commit = WakeCommit {
         tenant_id: tenant,
         instance_id,
