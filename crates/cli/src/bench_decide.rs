@@ -176,41 +176,13 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
         measure(&engine, &spec, &instance, near, Method::Cache, &mut cache).await;
     }
     engine.flush_log().await;
-    // What budgets add before and after an LLM call (the cheap tiers never reach them): a
-    // reservation on the ledger and its settlement, through the same store.
-    let mut budget = Tier::new()?;
-    let mut budget_local = Tier::new()?;
-    let roomy = waooaw_domain::BudgetLimits { requests_per_minute: Some(100_000), ..Default::default() };
-    store.set_budget_override(tenant.id, Some(instance.id), &roomy, chrono::Utc::now()).await?;
-    let estimate = waooaw_decisions::budget::Estimate { tokens: 1_400, usd: 0.0006 };
-    for _ in 0..samples {
-        let t = Instant::now();
-        match engine.budgets().reserve(&spec, &instance, Urgency::Normal, estimate, chrono::Utc::now()).await {
-            Ok(grant) => engine.budgets().settle(grant, 0, 0.0).await,
-            Err(_) => budget.wrong_method += 1,
-        }
-        let _ = budget.hist.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX).max(1));
-    }
-    // The embedded default keeps the ledger in memory and writes it behind.
-    let local = waooaw_decisions::budget::Budgets::in_memory(store.clone());
-    for _ in 0..samples {
-        let t = Instant::now();
-        match local.reserve(&spec, &instance, Urgency::Normal, estimate, chrono::Utc::now()).await {
-            Ok(grant) => local.settle(grant, 0, 0.0).await,
-            Err(_) => budget_local.wrong_method += 1,
-        }
-        let _ = budget_local.hist.record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX).max(1));
-        // LLM calls come at most a few per second per instance: the writer has caught up before
-        // the next one. Waiting here (untimed) keeps its store writes out of the next sample.
-        local.flush().await;
-    }
-    local.flush().await;
+    let overhead = crate::bench_overhead::run(store.clone(), &spec, &instance, samples.max(10_000)).await?;
     let breaker = crate::bench_breaker::run(samples.max(10_000))?;
     let report = json!({
         "bench": "decide", "memories": memories, "samples": samples, "cores_used": 1, "store": store.kind(),
         "embedding": embedder.id(),
         "tiers": {"cache": cache.report(), "rules": rules.report(), "memory": mem.report()},
-        "llm_overhead": {"budget_reserve_and_settle": budget.report(), "budget_in_memory_reserve_and_settle": budget_local.report()},
+        "llm_overhead": overhead,
         "breaker": breaker,
     });
     if as_json {
@@ -219,18 +191,19 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
         println!("{:<8} {:>8} {:>8} {:>8} {:>10} {:>8}", "tier", "p50_us", "p99_us", "max_us", "per_sec", "other");
         for tier in ["cache", "rules", "memory"] {
             let t = &report["tiers"][tier];
-            println!("{tier:<8} {:>8} {:>8} {:>8} {:>10} {:>8}", t["p50_us"], t["p99_us"], t["max_us"], t["per_sec"], t["other_method"]);
+            // `Value`'s Display ignores widths: format the numbers as strings.
+            let [p50, p99, max, per_sec, other] = ["p50_us", "p99_us", "max_us", "per_sec", "other_method"].map(|k| t[k].to_string());
+            println!("{tier:<8} {p50:>8} {p99:>8} {max:>8} {per_sec:>10} {other:>8}");
         }
-        for (name, key, note) in [
-            ("budget", "budget_reserve_and_settle", "(before and after each LLM call only; ledger in the store)"),
-            ("budget*", "budget_in_memory_reserve_and_settle", "(the same, ledger in memory: the embedded default)"),
+        for (row, key, note) in [
+            ("budget (in memory)", "budget_in_memory_reserve_and_settle", "reserve + settle, the embedded default"),
+            ("budget+breaker+metrics", "total_budget_breaker_metrics", "all an LLM call adds"),
         ] {
             let b = &report["llm_overhead"][key];
-            println!(
-                "{name:<8} {:>8} {:>8} {:>8} {:>10} {:>8}  {note}",
-                b["p50_us"], b["p99_us"], b["max_us"], b["per_sec"], b["other_method"]
-            );
+            println!("{row:<30} p50 {} ns, p99 {} ns, max {} ns  ({note})", b["p50_ns"], b["p99_ns"], b["max_ns"]);
         }
+        let b = &report["llm_overhead"]["budget_store_reserve_and_settle"];
+        println!("{:<30} p50 {} µs, p99 {} µs  (ledger shared in the store)", "budget (store)", b["p50_us"], b["p99_us"]);
         for (row, key) in
             [("breaker closed allow+success", "closed_allow_success"), ("breaker cycling allow+record", "cycling_allow_record")]
         {

@@ -4,6 +4,7 @@ mod bench;
 mod bench_breaker;
 mod bench_decide;
 mod bench_handoff;
+mod bench_overhead;
 mod budgets_cmd;
 mod client;
 mod config;

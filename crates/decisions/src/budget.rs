@@ -15,7 +15,7 @@ mod fair;
 mod local;
 mod pacing;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 pub use fair::{FairSlots, Slot};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
@@ -60,9 +60,19 @@ impl Refusal {
 /// A reservation, to be settled with what the call used.
 pub struct Grant {
     tenant: TenantId,
-    lines: Vec<LedgerLine>,
+    plan: Arc<Plan>,
     reserved: (i64, i64),
     _slot: Slot,
+}
+
+/// What a call of one instance on one day counts against: its ledger lines with their limits
+/// and, with the in-memory ledger, their cells. Built when an instance first calls on a day or
+/// its limits change, then shared by every call: the hot path formats and allocates nothing.
+struct Plan {
+    date: NaiveDate,
+    limits: (BudgetLimits, BudgetLimits),
+    lines: Arc<[LedgerLine]>,
+    cells: Vec<Arc<local::Cell>>,
 }
 
 /// The most a chat request can cost: its prompt (English runs about four characters a token;
@@ -89,6 +99,7 @@ pub struct Budgets {
     local: Option<local::LocalLedger>,
     limiters: Mutex<HashMap<InstanceId, (u32, Arc<DefaultDirectRateLimiter>)>>,
     slots: Mutex<HashMap<InstanceId, FairSlots>>,
+    plans: Mutex<HashMap<InstanceId, Arc<Plan>>>,
 }
 
 fn micro(usd: f64) -> i64 {
@@ -109,7 +120,13 @@ pub fn month(now: DateTime<Utc>) -> String {
 
 impl Budgets {
     pub fn new(store: DynStore) -> Self {
-        Self { store, local: None, limiters: Mutex::new(HashMap::new()), slots: Mutex::new(HashMap::new()) }
+        Self {
+            store,
+            local: None,
+            limiters: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
+            plans: Mutex::new(HashMap::new()),
+        }
     }
 
     /// For a process that owns its store (the embedded default): the ledger is kept in memory
@@ -174,13 +191,13 @@ impl Budgets {
         {
             return Err(Refusal::RateLimited(rpm));
         }
-        let lines = Self::lines(instance, &own, &tenant, now);
+        let plan = self.plan(instance, (own, tenant), now).await?;
         let today = match &self.local {
-            // Every line is read (once, from the store) here, so the reservation below is all memory.
-            Some(l) => l.totals(instance.tenant_id, &lines).await?.first().map(|t| (t.spent_tokens, t.spent_microusd)),
+            // The instance's day is the plan's first line.
+            Some(_) => plan.cells.first().map(|c| c.totals()).map(|t| (t.spent_tokens, t.spent_microusd)),
             None => self
                 .store
-                .budget_ledger(instance.tenant_id, &[(lines[0].scope.clone(), lines[0].period.clone())])
+                .budget_ledger(instance.tenant_id, &[(plan.lines[0].scope.clone(), plan.lines[0].period.clone())])
                 .await
                 .map_err(|e| Refusal::Store(e.to_string()))?
                 .first()
@@ -200,26 +217,45 @@ impl Budgets {
         };
         let reserved = (i64::try_from(estimate.tokens).unwrap_or(i64::MAX), micro(estimate.usd));
         let taken = match &self.local {
-            Some(l) => l.reserve(instance.tenant_id, &lines, reserved.0, reserved.1),
+            Some(l) => l.reserve(instance.tenant_id, &plan.lines, &plan.cells, reserved.0, reserved.1),
             None => self
                 .store
-                .reserve_budget(instance.tenant_id, &lines, reserved.0, reserved.1)
+                .reserve_budget(instance.tenant_id, &plan.lines, reserved.0, reserved.1)
                 .await
                 .map_err(|e| Refusal::Store(e.to_string()))?,
         };
         match taken {
-            Ok(()) => Ok(Grant { tenant: instance.tenant_id, lines, reserved, _slot: slot }),
-            Err(i) => Err(spent(&lines[i])),
+            Ok(()) => Ok(Grant { tenant: instance.tenant_id, plan, reserved, _slot: slot }),
+            Err(i) => Err(spent(&plan.lines[i])),
         }
+    }
+
+    /// The instance's plan for `now`'s day under `limits`: the cached one while both hold.
+    async fn plan(&self, instance: &Instance, limits: (BudgetLimits, BudgetLimits), now: DateTime<Utc>) -> Result<Arc<Plan>, Refusal> {
+        let date = now.date_naive();
+        if let Some(p) = self.plans.lock().unwrap_or_else(|e| e.into_inner()).get(&instance.id)
+            && p.date == date
+            && p.limits == limits
+        {
+            return Ok(p.clone());
+        }
+        let lines: Arc<[LedgerLine]> = Self::lines(instance, &limits.0, &limits.1, now).into();
+        let cells = match &self.local {
+            Some(l) => l.cells(instance.tenant_id, &lines).await?,
+            None => Vec::new(),
+        };
+        let plan = Arc::new(Plan { date, limits, lines, cells });
+        self.plans.lock().unwrap_or_else(|e| e.into_inner()).insert(instance.id, plan.clone());
+        Ok(plan)
     }
 
     /// Replaces the reservation by what the call used (zeros when it failed before any answer).
     pub async fn settle(&self, grant: Grant, tokens: u64, usd: f64) {
         let spent = (i64::try_from(tokens).unwrap_or(i64::MAX), micro(usd));
         if let Some(l) = &self.local {
-            return l.settle(grant.tenant, &grant.lines, grant.reserved, spent);
+            return l.settle(grant.tenant, &grant.plan.lines, &grant.plan.cells, grant.reserved, spent);
         }
-        if let Err(e) = self.store.settle_budget(grant.tenant, &grant.lines, grant.reserved, spent).await {
+        if let Err(e) = self.store.settle_budget(grant.tenant, &grant.plan.lines, grant.reserved, spent).await {
             // The reservation stays counted: the budget errs on the side of spending less.
             tracing::warn!(tenant_id = %grant.tenant, error = %e, "could not settle an LLM budget reservation");
         }

@@ -27,6 +27,8 @@ pub mod vector_index;
 pub use engine::{Engine, EngineConfig, EngineError};
 pub use llm_tier::LlmTier;
 pub use memory::{EmbedSource, MemoryError, Recalled, SemanticMemory};
+#[doc(hidden)]
+pub use observe::llm_usage_metrics;
 
 pub use embedding::{DEFAULT_DIMENSIONS, EMBEDDING_ID, Embedder, HashedNgramEmbedder};
 pub use vector_index::{Filter, Hit, IndexConfig, IndexError, MemoryVector, SearchMode, VectorIndex};

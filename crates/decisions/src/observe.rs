@@ -23,13 +23,20 @@ impl DecisionMade<'_> {
         metrics::histogram!("waooaw_decision_duration_seconds", "method" => method)
             .record(Duration::from_micros(d.duration_us).as_secs_f64());
         if let Some(model) = &d.model {
-            let labels = [("specialization", self.specialization.to_owned()), ("model", model.clone())];
-            metrics::counter!("waooaw_llm_tokens_in_total", &labels).increment(d.tokens_in);
-            metrics::counter!("waooaw_llm_tokens_out_total", &labels).increment(d.tokens_out);
-            // Counters are integers: spend is counted in micro-dollars.
-            metrics::counter!("waooaw_llm_cost_microusd_total", &labels).increment((d.cost_usd * 1e6).round().max(0.0) as u64);
+            llm_usage_metrics(self.specialization, model, d.tokens_in, d.tokens_out, d.cost_usd);
         }
     }
+}
+
+/// The usage counters of one answered LLM call (part of [`DecisionMade`]; public so that
+/// `waooaw bench decide` times exactly what a call adds).
+#[doc(hidden)]
+pub fn llm_usage_metrics(specialization: &str, model: &str, tokens_in: u64, tokens_out: u64, cost_usd: f64) {
+    let labels = [("specialization", specialization.to_owned()), ("model", model.to_owned())];
+    metrics::counter!("waooaw_llm_tokens_in_total", &labels).increment(tokens_in);
+    metrics::counter!("waooaw_llm_tokens_out_total", &labels).increment(tokens_out);
+    // Counters are integers: spend is counted in micro-dollars.
+    metrics::counter!("waooaw_llm_cost_microusd_total", &labels).increment((cost_usd * 1e6).round().max(0.0) as u64);
 }
 
 /// A tier could not answer (provider error, invalid answer, store trouble) and the engine fell

@@ -1,15 +1,20 @@
 //! The embedded default's ledger: one process owns the store, so reservations are checked and
-//! counted in memory (a mutex: no interleaving of callers passes a limit) and written to the
-//! store behind the call, in order, by one task. The store stays the record (`GET /v1/budgets`,
-//! restarts) a few milliseconds behind; a crash loses at most the writes still queued, which
-//! errs towards counting less spend than was made in the last instant, never more.
+//! counted in memory and written to the store behind the call, in order, by one task. The store
+//! stays the record (`GET /v1/budgets`, restarts) a few milliseconds behind; a crash loses at
+//! most the writes still queued, which errs towards counting less spend than was made in the
+//! last instant, never more.
+//!
+//! Each ledger line (scope and period) is one [`Cell`], loaded from the store the first time it
+//! is used; callers keep the cells of their lines (see `Plan` in `budget.rs`), so the hot path
+//! looks nothing up and allocates nothing. One gate makes check-and-add atomic across the lines
+//! of a call: no interleaving of callers passes a limit.
 //!
 //! Limits (tenant and instance overrides) are read from the store at most once a second per
 //! tenant, so a changed override applies within a second.
 
 use super::{Refusal, micro_limits_ok};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -27,35 +32,53 @@ pub(crate) struct Totals {
     pub reserved_microusd: i64,
 }
 
+/// The running totals of one ledger line. Atomics so that pacing reads them without the gate;
+/// every change happens under the gate, so no change is lost or seen half-made by a reservation.
+#[derive(Debug, Default)]
+pub(crate) struct Cell {
+    spent_tokens: AtomicI64,
+    spent_microusd: AtomicI64,
+    reserved_tokens: AtomicI64,
+    reserved_microusd: AtomicI64,
+}
+
+impl Cell {
+    fn from_totals(t: Totals) -> Self {
+        Self {
+            spent_tokens: AtomicI64::new(t.spent_tokens),
+            spent_microusd: AtomicI64::new(t.spent_microusd),
+            reserved_tokens: AtomicI64::new(t.reserved_tokens),
+            reserved_microusd: AtomicI64::new(t.reserved_microusd),
+        }
+    }
+
+    pub fn totals(&self) -> Totals {
+        Totals {
+            spent_tokens: self.spent_tokens.load(Ordering::Relaxed),
+            spent_microusd: self.spent_microusd.load(Ordering::Relaxed),
+            reserved_tokens: self.reserved_tokens.load(Ordering::Relaxed),
+            reserved_microusd: self.reserved_microusd.load(Ordering::Relaxed),
+        }
+    }
+}
+
 enum Write {
-    Reserve { tenant: TenantId, lines: Vec<LedgerLine>, tokens: i64, microusd: i64 },
-    Settle { tenant: TenantId, lines: Vec<LedgerLine>, reserved: (i64, i64), spent: (i64, i64) },
+    Reserve { tenant: TenantId, lines: Arc<[LedgerLine]>, tokens: i64, microusd: i64 },
+    Settle { tenant: TenantId, lines: Arc<[LedgerLine]>, reserved: (i64, i64), spent: (i64, i64) },
 }
 
 type Overrides = Arc<Vec<(Option<InstanceId>, BudgetLimits)>>;
 
-/// tenant -> scope -> period -> totals: looked up by `&str`, so the hot path allocates no keys.
-type Rows = HashMap<TenantId, HashMap<String, HashMap<String, Totals>>>;
-
-fn row<'a>(rows: &'a Rows, tenant: TenantId, l: &LedgerLine) -> Option<&'a Totals> {
-    rows.get(&tenant)?.get(l.scope.as_str())?.get(l.period.as_str())
-}
-
-fn row_mut<'a>(rows: &'a mut Rows, tenant: TenantId, l: &LedgerLine) -> &'a mut Totals {
-    let scopes = rows.entry(tenant).or_default();
-    if !scopes.contains_key(l.scope.as_str()) {
-        scopes.insert(l.scope.clone(), HashMap::new());
-    }
-    let periods = scopes.get_mut(l.scope.as_str()).expect("inserted above"); // never fails: just inserted
-    if !periods.contains_key(l.period.as_str()) {
-        periods.insert(l.period.clone(), Totals::default());
-    }
-    periods.get_mut(l.period.as_str()).expect("inserted above") // never fails: just inserted
-}
+/// (tenant, scope) -> (period, cell): a scope has one current period in memory; a newer one
+/// replaces it (the old cell lives on only in the plans still holding it, which is right for a
+/// call that began in the old period).
+type Cells = HashMap<(TenantId, String), Vec<(String, Arc<Cell>)>>;
 
 pub(crate) struct LocalLedger {
     store: DynStore,
-    rows: Mutex<Rows>,
+    cells: Mutex<Cells>,
+    /// Held while a reservation checks and adds, and while a settlement moves its amounts.
+    gate: Mutex<()>,
     overrides: Mutex<HashMap<TenantId, (Instant, Overrides)>>,
     /// Writes not yet in the store, in order. A buffer the writer drains on a short tick
     /// rather than a channel that wakes it: waking a task on every call costs more than the
@@ -72,10 +95,19 @@ const WRITE_TICK: Duration = Duration::from_millis(5);
 impl LocalLedger {
     /// Starts the writer task (call inside a Tokio runtime).
     pub fn start(store: DynStore) -> Self {
-        let pending: Arc<Mutex<Vec<Write>>> = Arc::default();
+        let pending: Arc<Mutex<Vec<Write>>> = Arc::new(Mutex::new(Vec::with_capacity(64)));
         let (queued, kick, drained) = (Arc::new(AtomicUsize::new(0)), Arc::new(Notify::new()), Arc::new(Notify::new()));
         tokio::spawn(writer(store.clone(), pending.clone(), queued.clone(), kick.clone(), drained.clone()));
-        Self { store, rows: Mutex::new(HashMap::new()), overrides: Mutex::new(HashMap::new()), pending, queued, kick, drained }
+        Self {
+            store,
+            cells: Mutex::new(HashMap::new()),
+            gate: Mutex::new(()),
+            overrides: Mutex::new(HashMap::new()),
+            pending,
+            queued,
+            kick,
+            drained,
+        }
     }
 
     pub async fn overrides(&self, tenant: TenantId) -> Result<Overrides, Refusal> {
@@ -89,29 +121,29 @@ impl LocalLedger {
         Ok(o)
     }
 
-    /// The totals of `lines`, read from the store the first time each is used.
-    pub async fn totals(&self, tenant: TenantId, lines: &[LedgerLine]) -> Result<Vec<Totals>, Refusal> {
+    fn cell(cells: &Cells, tenant: TenantId, l: &LedgerLine) -> Option<Arc<Cell>> {
+        let periods = cells.get(&(tenant, l.scope.clone()))?;
+        periods.iter().find(|(p, _)| *p == l.period).map(|(_, c)| c.clone())
+    }
+
+    /// The cells of `lines`, in order, each read from the store the first time it is used.
+    /// Not on the hot path: a plan asks once per instance and day.
+    pub async fn cells(&self, tenant: TenantId, lines: &[LedgerLine]) -> Result<Vec<Arc<Cell>>, Refusal> {
         let missing: Vec<(String, String)> = {
-            let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
-            let found: Vec<Totals> = lines.iter().filter_map(|l| row(&rows, tenant, l).copied()).collect();
-            if found.len() == lines.len() {
-                return Ok(found);
-            }
-            lines.iter().filter(|l| row(&rows, tenant, l).is_none()).map(|l| (l.scope.clone(), l.period.clone())).collect()
+            let cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            lines.iter().filter(|l| Self::cell(&cells, tenant, l).is_none()).map(|l| (l.scope.clone(), l.period.clone())).collect()
         };
-        let stored = self.store.budget_ledger(tenant, &missing).await.map_err(|e| Refusal::Store(e.to_string()))?;
-        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
-        // A new period began for these scopes: the old ones are only in the store from now on.
-        if let Some(scopes) = rows.get_mut(&tenant) {
-            for l in lines {
-                if let Some(periods) = scopes.get_mut(l.scope.as_str()) {
-                    periods.retain(|p, _| lines.iter().any(|x| x.scope == l.scope && x.period == *p));
-                }
-            }
-        }
+        let stored = if missing.is_empty() {
+            Vec::new()
+        } else {
+            self.store.budget_ledger(tenant, &missing).await.map_err(|e| Refusal::Store(e.to_string()))?
+        };
+        let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(lines.len());
         for l in lines {
-            // Another caller may have loaded (and changed) a row meanwhile: keep theirs.
-            if row(&rows, tenant, l).is_some() {
+            // Another caller may have loaded (and changed) the cell meanwhile: keep theirs.
+            if let Some(c) = Self::cell(&cells, tenant, l) {
+                out.push(c);
                 continue;
             }
             let t = stored.iter().find(|r| r.scope == l.scope && r.period == l.period).map_or_else(Totals::default, |r| Totals {
@@ -120,44 +152,56 @@ impl LocalLedger {
                 reserved_tokens: r.reserved_tokens,
                 reserved_microusd: r.reserved_microusd,
             });
-            *row_mut(&mut rows, tenant, l) = t;
+            let cell = Arc::new(Cell::from_totals(t));
+            let periods = cells.entry((tenant, l.scope.clone())).or_default();
+            // A new day (or month) began for this scope: older periods are only in the store
+            // from now on. Day and month lines of one scope differ in length and both stay.
+            periods.retain(|(p, _)| p.len() != l.period.len() || *p > l.period);
+            periods.push((l.period.clone(), cell.clone()));
+            out.push(cell);
         }
-        Ok(lines.iter().map(|l| row(&rows, tenant, l).copied().unwrap_or_default()).collect())
+        Ok(out)
     }
 
-    /// Reserves on every line or on none; `Err(i)` names the first line it would pass. The
-    /// lines must have been read with [`LocalLedger::totals`] (a missing one counts from zero).
-    pub fn reserve(&self, tenant: TenantId, lines: &[LedgerLine], tokens: i64, microusd: i64) -> Result<(), usize> {
+    /// Reserves on every line or on none; `Err(i)` names the first line it would pass. `cells`
+    /// are those [`LocalLedger::cells`] gave for `lines`.
+    pub fn reserve(
+        &self,
+        tenant: TenantId,
+        lines: &Arc<[LedgerLine]>,
+        cells: &[Arc<Cell>],
+        tokens: i64,
+        microusd: i64,
+    ) -> Result<(), usize> {
         {
-            let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
-            for (i, l) in lines.iter().enumerate() {
-                let t = row(&rows, tenant, l).copied().unwrap_or_default();
+            let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            for (i, (l, c)) in lines.iter().zip(cells).enumerate() {
+                let t = c.totals();
                 if !micro_limits_ok(l, t.spent_tokens + t.reserved_tokens + tokens, t.spent_microusd + t.reserved_microusd + microusd) {
                     return Err(i);
                 }
             }
-            for l in lines {
-                let t = row_mut(&mut rows, tenant, l);
-                t.reserved_tokens += tokens;
-                t.reserved_microusd += microusd;
+            for c in cells {
+                c.reserved_tokens.fetch_add(tokens, Ordering::Relaxed);
+                c.reserved_microusd.fetch_add(microusd, Ordering::Relaxed);
             }
         }
-        self.send(Write::Reserve { tenant, lines: lines.to_vec(), tokens, microusd });
+        self.send(Write::Reserve { tenant, lines: lines.clone(), tokens, microusd });
         Ok(())
     }
 
-    pub fn settle(&self, tenant: TenantId, lines: &[LedgerLine], reserved: (i64, i64), spent: (i64, i64)) {
+    pub fn settle(&self, tenant: TenantId, lines: &Arc<[LedgerLine]>, cells: &[Arc<Cell>], reserved: (i64, i64), spent: (i64, i64)) {
         {
-            let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
-            for l in lines {
-                let t = row_mut(&mut rows, tenant, l);
-                t.reserved_tokens = (t.reserved_tokens - reserved.0).max(0);
-                t.reserved_microusd = (t.reserved_microusd - reserved.1).max(0);
-                t.spent_tokens += spent.0;
-                t.spent_microusd += spent.1;
+            let _gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            for c in cells {
+                let t = c.totals();
+                c.reserved_tokens.store((t.reserved_tokens - reserved.0).max(0), Ordering::Relaxed);
+                c.reserved_microusd.store((t.reserved_microusd - reserved.1).max(0), Ordering::Relaxed);
+                c.spent_tokens.fetch_add(spent.0, Ordering::Relaxed);
+                c.spent_microusd.fetch_add(spent.1, Ordering::Relaxed);
             }
         }
-        self.send(Write::Settle { tenant, lines: lines.to_vec(), reserved, spent });
+        self.send(Write::Settle { tenant, lines: lines.clone(), reserved, spent });
     }
 
     fn send(&self, w: Write) {
@@ -184,7 +228,8 @@ async fn writer(store: DynStore, pending: Arc<Mutex<Vec<Write>>>, queued: Arc<At
             _ = tokio::time::sleep(WRITE_TICK) => {}
             _ = kick.notified() => {}
         }
-        let batch = std::mem::take(&mut *pending.lock().unwrap_or_else(|e| e.into_inner()));
+        // The callers' buffer keeps room for a burst, so pushing to it rarely allocates.
+        let batch = std::mem::replace(&mut *pending.lock().unwrap_or_else(|e| e.into_inner()), Vec::with_capacity(64));
         for w in batch {
             apply(&store, &w).await;
             queued.fetch_sub(1, Ordering::AcqRel);
@@ -234,19 +279,26 @@ mod tests {
         };
         store.create_tenant(&tenant).await.unwrap();
         let ledger = LocalLedger::start(store.clone());
-        let monday = [line("instance:a", "2026-12-07", Some(1_000))];
-        ledger.totals(tenant.id, &monday).await.unwrap();
-        assert_eq!(ledger.reserve(tenant.id, &monday, 600, 0), Ok(()));
-        assert_eq!(ledger.reserve(tenant.id, &monday, 600, 0), Err(0), "600 + 600 passes 1,000");
-        ledger.settle(tenant.id, &monday, (600, 0), (450, 0));
-        assert_eq!(ledger.reserve(tenant.id, &monday, 550, 0), Ok(()), "450 spent + 550 fits exactly");
+        let monday: Arc<[LedgerLine]> = Arc::from([line("instance:a", "2026-12-07", Some(1_000)), line("instance:a", "2026-12", None)]);
+        let cells = ledger.cells(tenant.id, &monday).await.unwrap();
+        assert_eq!(ledger.reserve(tenant.id, &monday, &cells, 600, 0), Ok(()));
+        assert_eq!(ledger.reserve(tenant.id, &monday, &cells, 600, 0), Err(0), "600 + 600 passes 1,000");
+        ledger.settle(tenant.id, &monday, &cells, (600, 0), (450, 0));
+        assert_eq!(ledger.reserve(tenant.id, &monday, &cells, 550, 0), Ok(()), "450 spent + 550 fits exactly");
         ledger.flush().await;
         let stored = store.budget_ledger(tenant.id, &[("instance:a".into(), "2026-12-07".into())]).await.unwrap();
         assert_eq!((stored[0].spent_tokens, stored[0].reserved_tokens), (450, 550));
-        // The next day starts from the store (nothing spent) and Monday leaves memory.
-        let tuesday = [line("instance:a", "2026-12-08", Some(1_000))];
-        assert_eq!(ledger.totals(tenant.id, &tuesday).await.unwrap()[0], Totals::default());
-        let rows = ledger.rows.lock().unwrap();
-        assert_eq!(rows[&tenant.id]["instance:a"].keys().collect::<Vec<_>>(), ["2026-12-08"]);
+        // Asked again, the same cells come back (not reloaded, not reset).
+        let again = ledger.cells(tenant.id, &monday).await.unwrap();
+        assert!(Arc::ptr_eq(&again[0], &cells[0]));
+        // The next day starts from the store (nothing spent) and Monday leaves memory; the
+        // month stays.
+        let tuesday = [line("instance:a", "2026-12-08", Some(1_000)), line("instance:a", "2026-12", None)];
+        let next = ledger.cells(tenant.id, &tuesday).await.unwrap();
+        assert_eq!(next[0].totals(), Totals::default());
+        assert!(Arc::ptr_eq(&next[1], &cells[1]), "the month's cell is kept");
+        let map = ledger.cells.lock().unwrap();
+        let periods: Vec<&str> = map[&(tenant.id, "instance:a".to_string())].iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(periods, ["2026-12", "2026-12-08"]);
     }
 }
