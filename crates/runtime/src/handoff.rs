@@ -7,12 +7,14 @@
 
 use crate::observe::{InfrastructureError, InternalEvent};
 use crate::runtime::Shared;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sha2::Digest;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use waooaw_domain::{EventId, EventType, ExternalAction, InstanceStatus, NewEvent, OutboxRecord, OutboxStatus};
+use waooaw_domain::{
+    Event, EventId, EventType, ExternalAction, InstanceId, InstanceStatus, NewEvent, OutboxItem, OutboxRecord, OutboxStatus, TenantId,
+};
 use waooaw_store::{OutboxAttempt, StoreError};
 
 /// Rows are sent when a commit signals one (at once) and otherwise on this poll (rows left
@@ -60,7 +62,7 @@ async fn send_due(shared: &Shared) -> Result<(), HandoffError> {
     let mut instances = std::collections::HashMap::new();
     let mut sends = Vec::with_capacity(rows.len());
     for row in &rows {
-        let ExternalAction::Handoff { to, action, package, cause, correlation } = &row.action else { continue };
+        let ExternalAction::Handoff { to, .. } = &row.action else { continue };
         if let std::collections::hash_map::Entry::Vacant(slot) = instances.entry(row.tenant_id) {
             slot.insert(shared.store.list_instances(row.tenant_id).await?);
         }
@@ -81,23 +83,23 @@ async fn send_due(shared: &Shared) -> Result<(), HandoffError> {
             shared.store.update_outbox(row.tenant_id, &row.key, &wait).await?;
             continue;
         };
-        let payload = serde_json::json!({"action": action, "package": package, "from_instance": row.instance_id, "handoff": row.key});
-        let ty = EventType::parse("agent.handoff").map_err(|e| StoreError::Corrupt { table: "outbox", reason: e.to_string() })?;
-        let mut new = NewEvent::new(ty, "agent", row.tenant_id, payload);
-        new.target_instance = Some(recipient.id);
-        new.parent_id = cause.map(EventId);
-        new.correlation_id = correlation.map(EventId);
-        let mut event = new.into_event(now).map_err(|e| StoreError::Corrupt { table: "outbox", reason: e.to_string() })?;
-        event.id = event_id(row);
+        let event = handoff_event(row, recipient.id, now)?;
         sends.push((row, to.clone(), recipient.id, event));
     }
+    deliver(shared, sends, now).await
+}
+
+/// Stores and publishes the handoff events (through the ingest writer, so handoffs share its
+/// group commit with every other event), then records their rows done in one transaction. A
+/// row whose event was not stored stays pending and is sent again.
+async fn deliver(shared: &Shared, sends: Vec<(&OutboxRecord, String, InstanceId, Event)>, now: DateTime<Utc>) -> Result<(), HandoffError> {
+    if sends.is_empty() {
+        return Ok(());
+    }
     let events: Vec<_> = sends.iter().map(|(_, _, _, e)| e.clone()).collect();
-    // Through the ingest writer, so handoffs share its group commit with every other event;
-    // a row whose event was not stored stays pending and is sent again.
     for r in futures::future::join_all(events.into_iter().map(|e| shared.ingest.submit(e))).await {
         r?;
     }
-    // One transaction records the whole batch.
     let done: Vec<_> = sends
         .iter()
         .map(|(row, _, recipient, event)| {
@@ -118,4 +120,74 @@ async fn send_due(shared: &Shared) -> Result<(), HandoffError> {
         metrics::counter!("waooaw_handoffs_total", "to" => to).increment(1);
     }
     Ok(())
+}
+
+/// The `agent.handoff` event of a row, for `recipient`.
+fn handoff_event(row: &OutboxRecord, recipient: InstanceId, now: DateTime<Utc>) -> Result<Event, StoreError> {
+    let ExternalAction::Handoff { action, package, cause, correlation, .. } = &row.action else {
+        return Err(StoreError::Corrupt { table: "outbox", reason: format!("row {} is not a handoff", row.key) });
+    };
+    let payload = serde_json::json!({"action": action, "package": package, "from_instance": row.instance_id, "handoff": row.key});
+    let ty = EventType::parse("agent.handoff").map_err(|e| StoreError::Corrupt { table: "outbox", reason: e.to_string() })?;
+    let mut new = NewEvent::new(ty, "agent", row.tenant_id, payload);
+    new.target_instance = Some(recipient);
+    new.parent_id = cause.map(EventId);
+    new.correlation_id = correlation.map(EventId);
+    let mut event = new.into_event(now).map_err(|e| StoreError::Corrupt { table: "outbox", reason: e.to_string() })?;
+    event.id = event_id(row);
+    Ok(event)
+}
+
+/// How long the outbox task leaves a handoff the wake sends itself: only a crash between the
+/// wake's commit and its send leaves one for the task.
+pub(crate) const SENT_BY_WAKE_GRACE: chrono::Duration = chrono::Duration::seconds(10);
+
+/// Whether the wake can send these handoffs itself: the routing index knows the tenant's
+/// instances as they are (always in one process; while fresh in scale-out mode) and has a
+/// recipient for each. Otherwise the outbox task sends them (and keeps waiting for one).
+pub(crate) fn can_send_from_wake(shared: &Shared, tenant: TenantId, items: &[OutboxItem]) -> bool {
+    !items.is_empty()
+        && !shared.registry.is_stale(tenant)
+        && items.iter().all(|item| match &item.action {
+            ExternalAction::Handoff { to, .. } => !shared.registry.of_specialization(tenant, to).is_empty(),
+            _ => false,
+        })
+}
+
+/// Sends a committed wake's handoffs at once, without waiting for the outbox task: recipients
+/// picked from the routing index as the task picks them from the store (an awake instance
+/// first, then the one that woke least). Whatever fails here (a recipient retired meanwhile,
+/// the store) is left to the task, which takes the row after [`SENT_BY_WAKE_GRACE`].
+pub(crate) async fn send_from_wake(shared: &Shared, tenant: TenantId, sender: InstanceId, items: Vec<OutboxItem>, now: DateTime<Utc>) {
+    let rows: Vec<OutboxRecord> = items
+        .into_iter()
+        .map(|item| OutboxRecord {
+            tenant_id: tenant,
+            instance_id: sender,
+            key: item.key,
+            action: item.action,
+            status: OutboxStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            url: None,
+            next_attempt_at: now,
+            created_at: now,
+        })
+        .collect();
+    let mut sends = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let ExternalAction::Handoff { to, .. } = &row.action else { continue };
+        let warm_wakes = |id: &InstanceId| shared.warm.get(id).map_or(0, |w| w.instance.wake_count);
+        let candidates = shared.registry.of_specialization(tenant, to);
+        let Some((recipient, _)) = candidates.into_iter().min_by_key(|(id, status)| (!status.is_awake(), warm_wakes(id))) else {
+            continue;
+        };
+        match handoff_event(row, recipient, now) {
+            Ok(event) => sends.push((row, to.clone(), recipient, event)),
+            Err(e) => InfrastructureError { during: "handoff", error: &e }.emit(),
+        }
+    }
+    if let Err(e) = deliver(shared, sends, now).await {
+        InfrastructureError { during: "handoff", error: &e }.emit();
+    }
 }

@@ -19,8 +19,23 @@ pub(crate) struct Route {
 struct Inner {
     index: SubscriptionIndex<InstanceId>,
     routes: HashMap<InstanceId, Route>,
+    /// Each tenant's instances, for picking a handoff's recipient without a scan.
+    by_tenant: HashMap<TenantId, Vec<InstanceId>>,
     /// When each tenant's routes were last read from the store (scale-out mode only).
     tenant_loaded: HashMap<TenantId, Instant>,
+}
+
+impl Inner {
+    fn remove(&mut self, id: InstanceId) {
+        let Some(old) = self.routes.remove(&id) else { return };
+        self.index.remove(old.tenant_id, id, &old.spec.subscriptions);
+        if let Some(ids) = self.by_tenant.get_mut(&old.tenant_id) {
+            ids.retain(|i| *i != id);
+            if ids.is_empty() {
+                self.by_tenant.remove(&old.tenant_id);
+            }
+        }
+    }
 }
 
 pub(crate) struct Registry {
@@ -51,12 +66,11 @@ impl Registry {
     pub fn upsert(&self, route: &InstanceRoute) -> bool {
         let Some(spec) = self.catalog.get(&route.specialization_id).cloned() else { return false };
         let mut inner = self.write();
-        if let Some(old) = inner.routes.remove(&route.id) {
-            inner.index.remove(old.tenant_id, route.id, &old.spec.subscriptions);
-        }
+        inner.remove(route.id);
         if route.status != InstanceStatus::Retired {
             inner.index.insert(route.tenant_id, route.id, &spec.subscriptions);
             inner.routes.insert(route.id, Route { tenant_id: route.tenant_id, spec, status: route.status });
+            inner.by_tenant.entry(route.tenant_id).or_default().push(route.id);
         }
         true
     }
@@ -69,9 +83,7 @@ impl Registry {
         {
             let mut inner = self.write();
             for id in stale {
-                if let Some(old) = inner.routes.remove(&id) {
-                    inner.index.remove(old.tenant_id, id, &old.spec.subscriptions);
-                }
+                inner.remove(id);
             }
             inner.tenant_loaded.insert(tenant, Instant::now());
         }
@@ -95,6 +107,13 @@ impl Registry {
             .filter_map(|id| inner.routes.get(&id).map(|r| (id, r.spec.clone())))
             .filter(|(_, spec)| spec.wake_filter.should_wake(&event.payload))
             .collect()
+    }
+
+    /// A tenant's instances of a specialization (not retired), with their status.
+    pub fn of_specialization(&self, tenant: TenantId, spec_id: &str) -> Vec<(InstanceId, InstanceStatus)> {
+        let inner = self.read();
+        let ids = inner.by_tenant.get(&tenant).map_or(&[][..], Vec::as_slice);
+        ids.iter().filter_map(|id| inner.routes.get(id).filter(|r| r.spec.id == spec_id).map(|r| (*id, r.status))).collect()
     }
 
     /// Awake instances of a specialization, for its schedule.

@@ -119,6 +119,7 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
             new_state: None,
             deliverables: Vec::new(),
             outbox: Vec::new(),
+            handoffs_due_at: None,
             outcome: DeliveryOutcome { status: DeliveryStatus::Deferred, attempts: 0, outcome: "instance paused".into() },
             now: Utc::now(),
         };
@@ -222,7 +223,11 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
     let commit_time = Utc::now();
     let saved_state = output.state.clone();
     let reply = output.reply.clone();
-    let hands_over = output.outbox.iter().any(|o| o.key.starts_with(waooaw_domain::HANDOFF_KEY_PREFIX));
+    let handoffs: Vec<waooaw_domain::OutboxItem> =
+        output.outbox.iter().filter(|o| o.key.starts_with(waooaw_domain::HANDOFF_KEY_PREFIX)).cloned().collect();
+    // Handoffs are sent by this wake right after its commit when it can pick their recipients
+    // (the outbox task is then only the fallback); else by the task, woken at once.
+    let send_handoffs_here = crate::handoff::can_send_from_wake(shared, tenant, &handoffs);
     // The spec's `deliverable_footer` closes every deliverable (dated by the event, so a
     // replayed wake writes the same text).
     // Rendered only for a wake that delivers (most wakes do not).
@@ -260,14 +265,16 @@ async fn wake_once(shared: &Shared, instance_id: InstanceId, event: &Event) -> R
             })
             .collect(),
         outbox: output.outbox,
+        handoffs_due_at: send_handoffs_here.then(|| commit_time + crate::handoff::SENT_BY_WAKE_GRACE),
         outcome: DeliveryOutcome { status: DeliveryStatus::Done, attempts: attempt, outcome: output.summary.clone() },
         now: commit_time,
     };
     let saved = shared.committer.commit(commit).instrument(tracing::info_span!("save_context")).await?;
     Ok(match saved {
         WakeResult::Committed(version) => {
-            if hands_over {
-                // Send the handoff now rather than at the next poll.
+            if send_handoffs_here {
+                crate::handoff::send_from_wake(shared, tenant, instance_id, handoffs, commit_time).await;
+            } else if !handoffs.is_empty() {
                 shared.handoffs.notify_one();
             }
             answer_request(shared, event, &spec.id, reply).await;

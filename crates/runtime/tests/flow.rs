@@ -275,6 +275,7 @@ async fn changes_made_by_another_process_beat_the_warm_cache(env: Env) {
         new_state: Some(json!({"seen": ["file.modified docs/one.md", "file.modified docs/elsewhere.md"]})),
         deliverables: Vec::new(),
         outbox: Vec::new(),
+        handoffs_due_at: None,
         outcome: waooaw_domain::DeliveryOutcome { status: DeliveryStatus::Done, attempts: 1, outcome: "elsewhere".into() },
         now: chrono::Utc::now(),
     };

@@ -78,6 +78,10 @@ pub struct WakeCommit {
     pub deliverables: Vec<waooaw_domain::Deliverable>,
     /// External side effects to send; stored with the commit, a key already there is kept.
     pub outbox: Vec<waooaw_domain::OutboxItem>,
+    /// When the outbox task first tries this wake's handoffs; `None`: now. The runtime sends a
+    /// handoff itself right after the commit and sets this later, so the task is only the
+    /// fallback (a crash between the commit and the send) and never races the runtime.
+    pub handoffs_due_at: Option<DateTime<Utc>>,
     pub outcome: DeliveryOutcome,
     pub now: DateTime<Utc>,
 }

@@ -81,7 +81,10 @@ macro_rules! insert_outbox {
                     .bind(enc_id(c.instance_id.0))
                     .bind(enc_json(action))
                     .bind("pending")
-                    .bind(enc_ts(c.now))
+                    .bind(enc_ts(match c.handoffs_due_at {
+                        Some(at) if o.key.starts_with(waooaw_domain::HANDOFF_KEY_PREFIX) => at,
+                        _ => c.now,
+                    }))
                     .bind(enc_ts(c.now));
             }
             q.execute(&mut *$tx).await?;

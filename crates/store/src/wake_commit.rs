@@ -281,6 +281,7 @@ mod tests {
             new_state: ran.then(|| serde_json::json!({})),
             deliverables: Vec::new(),
             outbox: Vec::new(),
+            handoffs_due_at: None,
             outcome: DeliveryOutcome { status, attempts: 1, outcome: String::new() },
             now: chrono::Utc::now(),
         }

@@ -126,6 +126,7 @@ conformance!(
     prune_contexts_keeps_the_newest,
     deliverables_are_saved_once_with_their_wake,
     outbox_items_are_saved_with_their_wake_once_per_key,
+    handoffs_a_wake_sends_itself_are_due_to_the_task_only_after_their_grace,
     github_connections_are_per_tenant,
     github_outputs_outside_a_wake_need_a_connection_and_go_once,
     task_leases_move_only_from_their_holder,
@@ -225,6 +226,7 @@ fn wake(i: &Instance, e: &Event, read_version: i64, state: Option<serde_json::Va
         new_state: state,
         deliverables: Vec::new(),
         outbox: Vec::new(),
+        handoffs_due_at: None,
         outcome,
         now: now(),
     }
@@ -748,6 +750,35 @@ async fn outbox_items_are_saved_with_their_wake_once_per_key(store: DynStore) {
     let done_row = store.list_outbox(acme.id, 10).await.unwrap().into_iter().find(|o| o.key == "vision:9f2c").unwrap();
     assert_eq!((done_row.status, done_row.url.as_deref()), (OutboxStatus::Done, Some(url)));
     assert!(store.list_outbox(TenantId::new(), 10).await.unwrap().is_empty(), "another tenant sees none");
+}
+
+async fn handoffs_a_wake_sends_itself_are_due_to_the_task_only_after_their_grace(store: DynStore) {
+    use waooaw_domain::{ExternalAction, OutboxItem};
+    let (acme, vera) = setup(&store, "Acme Health").await;
+    set_status(&store, &vera, InstanceStatus::Trial, InstanceStatus::Active).await;
+    let e = event(acme.id, "input.received", "leads.csv", now());
+    store.insert_events(std::slice::from_ref(&e)).await.unwrap();
+    let handoff = OutboxItem {
+        key: format!("handoff:{}:{}:sales-sdr", vera.id, e.id),
+        action: ExternalAction::Handoff {
+            to: "sales-sdr".into(),
+            action: "lead.qualified".into(),
+            package: json!({"company": "Brightline Dental", "score": 82}),
+            cause: Some(e.id.0),
+            correlation: Some(e.correlation_id.0),
+        },
+    };
+    let comment = OutboxItem { key: "pr:7:f00d".into(), action: ExternalAction::GithubComment { number: 7, body: "Looks good.".into() } };
+    let mut commit = wake(&vera, &e, 0, Some(json!({})), done("qualified"));
+    commit.outbox = vec![handoff.clone(), comment];
+    commit.handoffs_due_at = Some(commit.now + Duration::seconds(10));
+    assert_eq!(store.commit_wake(&commit).await.unwrap(), WakeResult::Committed(1));
+    // Only the handoff waits: other outputs are due at once.
+    let soon = commit.now + Duration::seconds(1);
+    assert!(store.due_outbox(soon, 10, true).await.unwrap().is_empty(), "the wake sends it; the task waits");
+    assert_eq!(store.due_outbox(soon, 10, false).await.unwrap().iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), ["pr:7:f00d"]);
+    let late = store.due_outbox(commit.now + Duration::seconds(11), 10, true).await.unwrap();
+    assert_eq!(late.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(), [handoff.key.as_str()], "the task's fallback");
 }
 
 async fn github_connections_are_per_tenant(store: DynStore) {
