@@ -38,7 +38,7 @@ fn corpus_is_big_balanced_and_its_queries_are_paraphrases() {
     // Paraphrases, not copies: no query shares a run of 5 words with any stored memory.
     let memory_runs: HashSet<Vec<String>> =
         corpus.memory.iter().flat_map(|m| plain_words(&m.text).windows(5).map(<[String]>::to_vec).collect::<Vec<_>>()).collect();
-    for q in corpus.query.iter().chain(&corpus.hard_query) {
+    for q in corpus.query.iter().chain(&corpus.hard_query).chain(&corpus.dev_query) {
         assert!(labels.contains(q.label.as_str()), "query label {} has no memories", q.label);
         let words = plain_words(&q.text);
         let copied: Vec<_> = words.windows(5).filter(|run| memory_runs.contains(*run)).collect();
