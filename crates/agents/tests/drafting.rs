@@ -85,7 +85,7 @@ async fn world_for(spec_id: &str) -> World {
 
 async fn engine(store: &DynStore, url: Option<&str>) -> Engine {
     let memory =
-        SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::new(384)).await.unwrap();
+        SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::default()).await.unwrap();
     let llm = url.map(|url| {
         let config = OpenAiConfig { base_url: url.to_owned(), api_key: Some("sk-test".into()), timeout: Duration::from_secs(5) };
         let mut prices = PriceTable::new();

@@ -153,7 +153,7 @@ pub async fn run(memories: usize, samples: usize, as_json: bool) -> Result<()> {
         store.insert_memory(&m).await?;
     }
     let t_index = Instant::now();
-    let memory = SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::new(384)).await?;
+    let memory = SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::default()).await?;
     eprintln!(
         "bench: stored {memories} memories in {:.1}s, indexed them in {:.1}s",
         (t_index - t_fill).as_secs_f64(),

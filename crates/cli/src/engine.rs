@@ -51,7 +51,7 @@ pub async fn open(store: DynStore, clients: Clients, catalog: &waooaw_runtime::C
         }
     }
     let source = clients.embeddings.unwrap_or_else(|| EmbedSource::Offline(HashedNgramEmbedder::new()));
-    let memory = Arc::new(SemanticMemory::open(store.clone(), source, IndexConfig::new(384)).await.context("cannot load the memories")?);
+    let memory = Arc::new(SemanticMemory::open(store.clone(), source, IndexConfig::default()).await.context("cannot load the memories")?);
     let llm = clients.llm;
     if shared_store {
         let memory = memory.clone();

@@ -153,7 +153,7 @@ impl IndexConfig {
 }
 
 impl Default for IndexConfig {
-    /// For [`crate::HashedNgramEmbedder`]'s default 384 dimensions.
+    /// For [`crate::HashedNgramEmbedder`]'s default dimensions.
     fn default() -> Self {
         Self::new(crate::embedding::DEFAULT_DIMENSIONS)
     }

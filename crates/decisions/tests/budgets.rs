@@ -101,7 +101,7 @@ async fn race_for_the_last_of_a_budget(in_memory_budgets: bool) {
         Instance::on_trial(tenant.id, "budgeted", Personality { name: "Bea".into(), ..Default::default() }, chrono::Utc::now(), None);
     store.create_instance(&instance).await.unwrap();
     let memory =
-        SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::new(384)).await.unwrap();
+        SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::default()).await.unwrap();
     let provider =
         OpenAiChat::new(OpenAiConfig { base_url: url, api_key: Some("sk-test".into()), timeout: Duration::from_secs(5) }).unwrap();
     let mut prices = PriceTable::new();

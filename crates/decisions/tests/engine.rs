@@ -105,7 +105,7 @@ async fn world(dir: &tempfile::TempDir) -> World {
 
 async fn engine(store: &DynStore, llm_url: Option<&str>) -> Engine {
     let memory =
-        SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::new(384)).await.unwrap();
+        SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::default()).await.unwrap();
     let llm = llm_url.map(|url| {
         let provider =
             OpenAiChat::new(OpenAiConfig { base_url: url.to_owned(), api_key: Some("sk-test".into()), timeout: Duration::from_secs(5) })

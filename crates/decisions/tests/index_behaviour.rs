@@ -143,7 +143,16 @@ fn embedding_is_deterministic_across_instances_and_runs() {
     assert_eq!(one.id(), EMBEDDING_ID);
     // Golden coordinates: these change only if the algorithm does, and then EMBEDDING_ID must too.
     let v = one.embed("Reject: the landing page claims the supplement cures anxiety.");
-    let golden = [(0usize, 0.0), (15, -0.136_449_65), (23, 0.272_899_3), (26, 0.068_224_825)];
+    // Hashed part (0..384) and word-vector part (384..512).
+    let golden = [
+        (0usize, 0.0),
+        (15, -0.086_298_34),
+        (23, 0.172_596_68),
+        (26, 0.043_149_17),
+        (384, 0.306_229_32),
+        (400, 0.043_552_216),
+        (511, -0.063_365_24),
+    ];
     for (i, want) in golden {
         assert!((v[i] - want).abs() < 1e-6, "coordinate {i}: {} != {want}", v[i]);
     }

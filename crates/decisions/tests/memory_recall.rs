@@ -10,13 +10,15 @@ use waooaw_domain::TenantId;
 
 const K: usize = 5;
 /// The target was 0.8. The held-out queries, written after the memories and the embedder were
-/// frozen and measured once, give 0.581 with `hashed-ngram-v1-384`; a lexical embedding cannot do
-/// much better on honest paraphrases: exact sparse features (no hashing at all) reach ~0.68 on
-/// this set, 1024 dimensions ~0.62. Reaching 0.8 needs a semantic embedder behind `Embedder`.
-/// This floor guards the measured level against regressions.
-const MIN_PRECISION: f64 = 0.55;
-/// The hard (synonym) set measured 0.403; this guards regressions.
-const MIN_HARD_PRECISION: f64 = 0.35;
+/// frozen, gave 0.581 with the purely lexical `hashed-ngram-v1-384` (hard set 0.403). With
+/// `ngram-wordvec-v2-512` (hashed features joined with static word vectors distilled from
+/// all-MiniLM-L6-v2, tuned on the `dev_query` set only: 0.531 -> 0.684 there) they give 0.688,
+/// the hard set 0.606, exact and HNSW alike. Still short of 0.8: the full MiniLM encoder reaches
+/// 0.81 on the development set, a static average of word vectors cannot; 0.8 needs a contextual
+/// model behind `Embedder`. These floors guard the measured levels against regressions.
+const MIN_PRECISION: f64 = 0.66;
+/// The hard (synonym) set measured 0.403 with v1 and 0.606 with v2; this guards regressions.
+const MIN_HARD_PRECISION: f64 = 0.58;
 
 fn report(line: &str) {
     // Both: `println!` shows with --nocapture, `eprintln!` in a failing test's output.
@@ -38,7 +40,7 @@ fn corpus_is_big_balanced_and_its_queries_are_paraphrases() {
     // Paraphrases, not copies: no query shares a run of 5 words with any stored memory.
     let memory_runs: HashSet<Vec<String>> =
         corpus.memory.iter().flat_map(|m| plain_words(&m.text).windows(5).map(<[String]>::to_vec).collect::<Vec<_>>()).collect();
-    for q in corpus.query.iter().chain(&corpus.hard_query) {
+    for q in corpus.query.iter().chain(&corpus.hard_query).chain(&corpus.dev_query) {
         assert!(labels.contains(q.label.as_str()), "query label {} has no memories", q.label);
         let words = plain_words(&q.text);
         let copied: Vec<_> = words.windows(5).filter(|run| memory_runs.contains(*run)).collect();
@@ -54,8 +56,9 @@ fn exact_search_reaches_precision_at_5() {
     assert_eq!(indexed.index.mode(tenant), Some(SearchMode::Exact));
     let (precision, weak) = precision_at(&corpus, &corpus.query, &indexed, tenant, K);
     let (hard, _) = precision_at(&corpus, &corpus.hard_query, &indexed, tenant, K);
+    let (dev, _) = precision_at(&corpus, &corpus.dev_query, &indexed, tenant, K);
     report(&format!(
-        "memory recall, exact: precision@{K} = {precision:.3} over {} queries ({} memories); hard synonym set {hard:.3}",
+        "memory recall, exact: precision@{K} = {precision:.3} over {} queries ({} memories); hard synonym set {hard:.3}; development set {dev:.3}",
         corpus.query.len(),
         corpus.memory.len()
     ));
@@ -75,7 +78,8 @@ fn approximate_search_reaches_a_similar_precision() {
     let indexed = index_corpus(&corpus, tenant, 16);
     assert_eq!(indexed.index.mode(tenant), Some(SearchMode::Approximate));
     let (precision, _) = precision_at(&corpus, &corpus.query, &indexed, tenant, K);
-    report(&format!("memory recall, approximate (HNSW): precision@{K} = {precision:.3} (exact {exact:.3})"));
+    let (hard, _) = precision_at(&corpus, &corpus.hard_query, &indexed, tenant, K);
+    report(&format!("memory recall, approximate (HNSW): precision@{K} = {precision:.3} (exact {exact:.3}); hard synonym set {hard:.3}"));
     assert!(precision >= MIN_PRECISION, "precision@{K} {precision:.3} < {MIN_PRECISION}");
     assert!((precision - exact).abs() <= 0.05, "approximate {precision:.3} vs exact {exact:.3}");
 }

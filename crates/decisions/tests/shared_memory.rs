@@ -7,7 +7,7 @@ use waooaw_decisions::{EmbedSource, HashedNgramEmbedder, IndexConfig, SemanticMe
 use waooaw_domain::{Instance, Personality, Tenant, TenantId};
 
 async fn open(store: &waooaw_store::DynStore) -> SemanticMemory {
-    SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::new(384)).await.unwrap()
+    SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::default()).await.unwrap()
 }
 
 #[tokio::test]

@@ -83,7 +83,7 @@ async fn an_event_is_one_trace_from_ingestion_to_output() {
     let mut catalog = Catalog::default();
     catalog.insert(Specialization::from_toml("docs-guard.toml", SPEC, &["test.decide"]).unwrap());
     let memory =
-        SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::new(384)).await.unwrap();
+        SemanticMemory::open(store.clone(), EmbedSource::Offline(HashedNgramEmbedder::new()), IndexConfig::default()).await.unwrap();
     let engine = Arc::new(Engine::new(store.clone(), Arc::new(memory), None, EngineConfig::default()));
     let mut work = WorkRegistry::default();
     work.register("test.decide", Arc::new(Decide));

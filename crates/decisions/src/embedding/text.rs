@@ -56,9 +56,15 @@ fn flush(current: &mut String, out: &mut Vec<String>) {
     }
 }
 
+/// The words of `text` without stop words, unstemmed.
+pub(crate) fn content_words(text: &str) -> Vec<String> {
+    words(text).into_iter().filter(|w| !is_stop_word(w)).collect()
+}
+
 /// The terms of `text`: its words without stop words, stemmed.
+#[cfg(test)]
 pub(crate) fn terms(text: &str) -> Vec<String> {
-    words(text).into_iter().filter(|w| !is_stop_word(w)).map(|w| stem(&w)).collect()
+    content_words(text).into_iter().map(|w| stem(&w)).collect()
 }
 
 /// Light English stemmer (see the module doc for why it is hand-written). Words that are not

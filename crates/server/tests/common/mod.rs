@@ -106,7 +106,7 @@ impl TestApp {
         let memory = waooaw_decisions::SemanticMemory::open(
             store.clone(),
             waooaw_decisions::EmbedSource::Offline(waooaw_decisions::HashedNgramEmbedder::new()),
-            waooaw_decisions::IndexConfig::new(384),
+            waooaw_decisions::IndexConfig::default(),
         )
         .await
         .expect("memory index");
