@@ -86,6 +86,14 @@ impl RedisStreamsBus {
     pub fn config(&self) -> &RedisBusConfig {
         &self.inner.config
     }
+
+    /// Deletes the stream and its consumer groups: for throw-away streams (benchmarks), never
+    /// for a deployment's.
+    pub async fn delete_stream(&self) -> BusResult<()> {
+        let mut conn = self.inner.connection().await?;
+        let _: i64 = redis::cmd("DEL").arg(&self.inner.config.stream_key).query_async(&mut conn).await?;
+        Ok(())
+    }
 }
 
 impl Drop for RedisStreamsBus {

@@ -202,6 +202,8 @@ async fn wake(
         None => waooaw_store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?,
     };
     store.migrate().await?;
+    // A Redis bench runs on its own stream, deleted at the end.
+    let mut redis_stream = None;
     let bus: waooaw_bus::DynBus = match bus_kind {
         BusKind::Inprocess => Arc::new(waooaw_bus::inprocess::InProcessBus::new()),
         BusKind::Redis => {
@@ -209,7 +211,9 @@ async fn wake(
                 stream_key: format!("waooaw:bench:{}", uuid::Uuid::new_v4().simple()),
                 ..Default::default()
             };
-            Arc::new(waooaw_bus::redis_streams::RedisStreamsBus::connect(redis_url, cfg).await.context("connect to Redis")?)
+            let bus = Arc::new(waooaw_bus::redis_streams::RedisStreamsBus::connect(redis_url, cfg).await.context("connect to Redis")?);
+            redis_stream = Some(bus.clone());
+            bus
         }
     };
     let t_pop = Instant::now();
@@ -271,6 +275,9 @@ async fn wake(
     wait_for(&counter, before + paced as u64, Duration::from_secs(600)).await;
     let h = probe.0.lock().map_err(|_| anyhow::anyhow!("probe poisoned"))?.clone();
     rt.shutdown(Duration::from_secs(5)).await;
+    if let Some(stream) = redis_stream {
+        stream.delete_stream().await.context("delete the benchmark's Redis stream")?;
+    }
 
     let report = json!({
         "bench": "wake", "bus": format!("{bus_kind:?}").to_lowercase(), "store": store.kind(),

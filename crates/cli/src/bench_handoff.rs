@@ -68,6 +68,8 @@ pub async fn run(bus_kind: BusKind, redis_url: &str, tenants: usize, handoffs: u
     let dir = tempfile::tempdir()?;
     let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
     store.migrate().await?;
+    // A Redis bench runs on its own stream, deleted at the end.
+    let mut redis_stream = None;
     let bus: waooaw_bus::DynBus = match bus_kind {
         BusKind::Inprocess => Arc::new(waooaw_bus::inprocess::InProcessBus::new()),
         BusKind::Redis => {
@@ -75,7 +77,9 @@ pub async fn run(bus_kind: BusKind, redis_url: &str, tenants: usize, handoffs: u
                 stream_key: format!("waooaw:bench:{}", uuid::Uuid::new_v4().simple()),
                 ..Default::default()
             };
-            Arc::new(waooaw_bus::redis_streams::RedisStreamsBus::connect(redis_url, cfg).await.context("connect to Redis")?)
+            let bus = Arc::new(waooaw_bus::redis_streams::RedisStreamsBus::connect(redis_url, cfg).await.context("connect to Redis")?);
+            redis_stream = Some(bus.clone());
+            bus
         }
     };
     let mut catalog = Catalog::default();
@@ -127,6 +131,9 @@ pub async fn run(bus_kind: BusKind, redis_url: &str, tenants: usize, handoffs: u
     let secs = t0.elapsed().as_secs_f64();
     let (consult_hist, consulted, consult_secs) = consults(&rt, &store, &ids, handoffs, interval).await?;
     rt.shutdown(Duration::from_secs(5)).await;
+    if let Some(stream) = redis_stream {
+        stream.delete_stream().await.context("delete the benchmark's Redis stream")?;
+    }
     let h = hist.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
     let report = json!({
         "bench": "handoff", "bus": format!("{bus_kind:?}").to_lowercase(), "store": store.kind(), "tenants": tenants,
