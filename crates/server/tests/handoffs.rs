@@ -51,6 +51,53 @@ async fn a_churn_risk_ticket_becomes_a_customer_success_follow_up() {
     support_chain(&TestApp::start().await).await;
 }
 
+/// A handoff whose only recipient is paused is not lost and not refused: it waits, deferred, and
+/// the resume delivers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handoff_to_a_paused_instance_waits_for_its_resume() {
+    const TICKETS: &str = include_str!("../../agents/tests/fixtures/text/tickets.json");
+    let app = TestApp::start().await;
+    let acme = app.create_tenant("Brightlane Analytics").await;
+    let tess = hire(&app, &acme.id, "technical-support", "Tess").await;
+    let cass = hire(&app, &acme.id, "customer-success", "Cass").await;
+    let (status, paused) =
+        common::json_of(app.post(&format!("/v1/instances/{cass}/pause?tenant_id={}", acme.id)).send().await.unwrap()).await;
+    assert_eq!((status, paused["status"].as_str()), (StatusCode::OK, Some("paused")), "{paused}");
+    let r = app
+        .post(&format!("/v1/instances/{tess}/inputs"))
+        .query(&[("tenant_id", acme.id.as_str()), ("filename", "helpdesk-export.json")])
+        .header("content-type", "application/json")
+        .body(TICKETS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    // Sent to Cass (the only Customer Success), whose delivery is deferred while paused.
+    let url = common::eventually("the handoff sent", || async {
+        let (_, v) = app.get_json(&format!("/v1/outputs?tenant_id={}", acme.id)).await;
+        let rows = v["outputs"].as_array()?.clone();
+        let row = rows.into_iter().find(|o| o["key"].as_str().is_some_and(|k| k.starts_with("handoff:")) && o["status"] == "done")?;
+        row["url"].as_str().map(str::to_owned)
+    })
+    .await;
+    let (to, event) = url.split_once("/event:").unwrap_or_else(|| panic!("{url}"));
+    assert_eq!(to, format!("instance:{cass}"));
+    let e = app.wait_dispatched(&acme.id, event).await;
+    assert_eq!(e["deliveries"][0]["status"], "deferred", "{e}");
+    assert!(deliverable_of_kind_now(&app, &acme.id, &cass, "churn_follow_ups").await.is_none(), "nothing worked while paused");
+
+    let (status, resumed) =
+        common::json_of(app.post(&format!("/v1/instances/{cass}/resume?tenant_id={}", acme.id)).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
+    let follow = deliverable_of_kind(&app, &acme.id, &cass, "churn_follow_ups").await.expect("delivered on resume");
+    assert!(follow["body_markdown"].as_str().unwrap().starts_with("# Churn-risk follow-ups from Technical Support: 2 ticket(s)"));
+}
+
+async fn deliverable_of_kind_now(app: &TestApp, tenant: &str, instance: &str, kind: &str) -> Option<Value> {
+    let (_, v) = app.get_json(&format!("/v1/instances/{instance}/deliverables?tenant_id={tenant}")).await;
+    v["deliverables"].as_array().and_then(|l| l.iter().find(|d| d["kind"] == kind).cloned())
+}
+
 /// Technical Support triages a helpdesk export; the churn-risk ticket reaches Customer Success.
 async fn support_chain(app: &TestApp) {
     const TICKETS: &str = include_str!("../../agents/tests/fixtures/text/tickets.json");
