@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use std::time::Instant;
 
 const LEADS: &str = include_str!("../../agents/tests/fixtures/csv/leads.csv");
+const TICKETS: &str = include_str!("../../agents/tests/fixtures/text/tickets.json");
 
 async fn hire(app: &TestApp, tenant: &str, spec: &str, name: &str) -> String {
     let r = app.post_json("/v1/instances", &json!({"tenant_id": tenant, "specialization_id": spec, "name": name})).send().await.unwrap();
@@ -18,12 +19,21 @@ async fn hire(app: &TestApp, tenant: &str, spec: &str, name: &str) -> String {
     r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
 }
 
+async fn upload(app: &TestApp, tenant: &str, instance: &str, filename: &str, content_type: &str, body: &'static str) -> reqwest::Response {
+    app.post(&format!("/v1/instances/{instance}/inputs"))
+        .query(&[("tenant_id", tenant), ("filename", filename)])
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn deliverable_of_kind(app: &TestApp, tenant: &str, instance: &str, kind: &str) -> Option<Value> {
     let start = Instant::now();
     while start.elapsed() < DEADLINE {
-        let (_, v) = app.get_json(&format!("/v1/instances/{instance}/deliverables?tenant_id={tenant}")).await;
-        if let Some(d) = v["deliverables"].as_array().and_then(|l| l.iter().find(|d| d["kind"] == kind)) {
-            return Some(d.clone());
+        if let Some(d) = deliverable_of_kind_now(app, tenant, instance, kind).await {
+            return Some(d);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -55,7 +65,6 @@ async fn a_churn_risk_ticket_becomes_a_customer_success_follow_up() {
 /// the resume delivers it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handoff_to_a_paused_instance_waits_for_its_resume() {
-    const TICKETS: &str = include_str!("../../agents/tests/fixtures/text/tickets.json");
     let app = TestApp::start().await;
     let acme = app.create_tenant("Brightlane Analytics").await;
     let tess = hire(&app, &acme.id, "technical-support", "Tess").await;
@@ -63,14 +72,7 @@ async fn a_handoff_to_a_paused_instance_waits_for_its_resume() {
     let (status, paused) =
         common::json_of(app.post(&format!("/v1/instances/{cass}/pause?tenant_id={}", acme.id)).send().await.unwrap()).await;
     assert_eq!((status, paused["status"].as_str()), (StatusCode::OK, Some("paused")), "{paused}");
-    let r = app
-        .post(&format!("/v1/instances/{tess}/inputs"))
-        .query(&[("tenant_id", acme.id.as_str()), ("filename", "helpdesk-export.json")])
-        .header("content-type", "application/json")
-        .body(TICKETS)
-        .send()
-        .await
-        .unwrap();
+    let r = upload(&app, &acme.id, &tess, "helpdesk-export.json", "application/json", TICKETS).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     // Sent to Cass (the only Customer Success), whose delivery is deferred while paused.
     let url = common::eventually("the handoff sent", || async {
@@ -100,18 +102,10 @@ async fn deliverable_of_kind_now(app: &TestApp, tenant: &str, instance: &str, ki
 
 /// Technical Support triages a helpdesk export; the churn-risk ticket reaches Customer Success.
 async fn support_chain(app: &TestApp) {
-    const TICKETS: &str = include_str!("../../agents/tests/fixtures/text/tickets.json");
     let acme = app.create_tenant("Brightlane Analytics").await;
     let tess = hire(app, &acme.id, "technical-support", "Tess").await;
     let cass = hire(app, &acme.id, "customer-success", "Cass").await;
-    let r = app
-        .post(&format!("/v1/instances/{tess}/inputs"))
-        .query(&[("tenant_id", acme.id.as_str()), ("filename", "helpdesk-export.json")])
-        .header("content-type", "application/json")
-        .body(TICKETS)
-        .send()
-        .await
-        .unwrap();
+    let r = upload(app, &acme.id, &tess, "helpdesk-export.json", "application/json", TICKETS).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let triage = deliverable_of_kind(app, &acme.id, &tess, "ticket_triage").await.expect("support triaged");
     let triaged = triage["body_markdown"].as_str().unwrap();
@@ -133,14 +127,7 @@ async fn chain(app: &TestApp) {
     let ava = hire(app, &acme.id, "account-executive", "Ava").await;
     let other_sdr = hire(app, &globex.id, "sdr-b2b-saas", "Gus").await;
 
-    let r = app
-        .post(&format!("/v1/instances/{lena}/inputs"))
-        .query(&[("tenant_id", acme.id.as_str()), ("filename", "inbound-week-47.csv")])
-        .header("content-type", "text/csv")
-        .body(LEADS)
-        .send()
-        .await
-        .unwrap();
+    let r = upload(app, &acme.id, &lena, "inbound-week-47.csv", "text/csv", LEADS).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let upload: Value = r.json().await.unwrap();
     let (_, first) = app.get_json(&format!("/v1/events/{}?tenant_id={}", upload["event_id"].as_str().unwrap(), acme.id)).await;
