@@ -11,13 +11,18 @@
 //!   malformed values into [`StoreError::Corrupt`](crate::StoreError::Corrupt)
 //! - `begin(&Pool<Db>)`: opens a write transaction
 //! - `POSITIONAL_PARAMS`: whether large generated statements use `?` rather than `$n`
+//! - `write_wakes(&Self, &[WakeCommit])`: `Store::commit_wakes` (PostgreSQL: `wake_commit`'s
+//!   batched statements; SQLite: the main file's writer thread, `sqlite::wake_commit`)
+//! - `write_events(&Self, &[Event], accepted_at)`, `write_dispatched(&Self, &[EventId])`: the
+//!   event log's writes (PostgreSQL: multi-row statements on the pool; SQLite: its event log's
+//!   writer thread, `sqlite::event_log`)
 
-/// Events per multi-row INSERT: 500 rows of 11 bound columns stays far below SQLite's 32 766
-/// and PostgreSQL's 65 535 bind-parameter limits.
+/// Events per multi-row INSERT (PostgreSQL's `write_events`): 500 rows of 11 bound columns stays
+/// far below SQLite's 32 766 and PostgreSQL's 65 535 bind-parameter limits.
 pub(crate) const EVENT_CHUNK: usize = 500;
 const _: () = assert!(EVENT_CHUNK * EVENT_ROW_PARAMS < 32_766, "a full chunk must stay below SQLite's bind limit");
 
-/// Ids per `IN (...)` list in `mark_dispatched`.
+/// Ids per `IN (...)` list (PostgreSQL's `write_dispatched`, the decision cache's purge).
 pub(crate) const ID_CHUNK: usize = 500;
 
 pub(crate) const INSTANCE_COLS: &str = "tenant_id, id, specialization_id, name, role_title, industry, tone, focus_areas, \
@@ -217,10 +222,6 @@ macro_rules! impl_store {
                 if is_unique_violation(&e) { StoreError::Conflict(what) } else { StoreError::Database(e) }
             }
 
-            impl $store {
-                crate::wake_commit::commit_wakes_impl!();
-            }
-
             crate::decision_store::decision_store_impl!($store);
             crate::budget_store::budget_store_impl!($store);
             crate::outbox_store::output_store_impl!($store);
@@ -385,36 +386,7 @@ macro_rules! impl_store {
                     if events.is_empty() {
                         return Ok(());
                     }
-                    let accepted_at = Utc::now();
-                    let mut tx = begin(&self.event_writer).await?;
-                    let mut full_chunk_sql: Option<String> = None;
-                    for chunk in events.chunks(EVENT_CHUNK) {
-                        let partial_sql;
-                        let sql = if chunk.len() == EVENT_CHUNK {
-                            full_chunk_sql.get_or_insert_with(|| insert_events_sql(EVENT_CHUNK, POSITIONAL_PARAMS)).as_str()
-                        } else {
-                            partial_sql = insert_events_sql(chunk.len(), POSITIONAL_PARAMS);
-                            partial_sql.as_str()
-                        };
-                        let mut q = sqlx::query(sql);
-                        for e in chunk {
-                            q = q
-                                .bind(enc_id(e.id.0))
-                                .bind(enc_id(e.tenant_id.0))
-                                .bind(e.event_type.as_str())
-                                .bind(e.source.as_str())
-                                .bind(enc_ts(e.timestamp))
-                                .bind(enc_json(&e.payload))
-                                .bind(enc_id(e.correlation_id.0))
-                                .bind(e.parent_id.map(|p| enc_id(p.0)))
-                                .bind(e.priority.as_i16())
-                                .bind(e.target_instance.map(|t| enc_id(t.0)))
-                                .bind(enc_ts(accepted_at));
-                        }
-                        q.execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
+                    write_events(self, events, Utc::now()).await
                 }
 
                 async fn get_event(&self, tenant: TenantId, id: EventId) -> StoreResult<Option<EventRecord>> {
@@ -434,20 +406,7 @@ macro_rules! impl_store {
                     if ids.is_empty() {
                         return Ok(());
                     }
-                    let mut tx = begin(&self.event_writer).await?;
-                    for chunk in ids.chunks(ID_CHUNK) {
-                        let sql = format!(
-                            "UPDATE events SET status = 'dispatched' WHERE status = 'accepted' AND id IN ({})",
-                            placeholders(1, chunk.len(), POSITIONAL_PARAMS)
-                        );
-                        let mut q = sqlx::query(&sql);
-                        for id in chunk {
-                            q = q.bind(enc_id(id.0));
-                        }
-                        q.execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
+                    write_dispatched(self, ids).await
                 }
 
                 async fn conversation_events(&self, tenant: TenantId, correlation: EventId, limit: i64) -> StoreResult<Vec<Event>> {
@@ -614,7 +573,10 @@ macro_rules! impl_store {
                 }
 
                 async fn commit_wakes(&self, commits: &[WakeCommit]) -> StoreResult<Vec<WakeResult>> {
-                    self.commit_wakes_batched(commits).await
+                    if commits.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    write_wakes(self, commits).await
                 }
 
                 async fn list_deliverables(

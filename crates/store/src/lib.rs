@@ -34,6 +34,9 @@ use waooaw_domain::{
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the SQLite event log's own writer (see `sqlite::event_log`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration {version} ({name}) failed: {source}")]
     Migration { version: i64, name: &'static str, source: sqlx::Error },
     #[error("corrupt row in {table}: {reason}")]

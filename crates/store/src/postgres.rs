@@ -141,4 +141,74 @@ fn sql_utc_day(col: &str) -> String {
     format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
 }
 
+/// Stores events in the log (the `events` table), several hundred rows per statement; an id
+/// already stored is kept as it is.
+async fn write_events(store: &PgStore, events: &[waooaw_domain::Event], accepted_at: DateTime<Utc>) -> StoreResult<()> {
+    use crate::common::{EVENT_CHUNK, insert_events_sql};
+    let mut tx = begin(&store.event_writer).await?;
+    let mut full_chunk_sql: Option<String> = None;
+    for chunk in events.chunks(EVENT_CHUNK) {
+        let partial_sql;
+        let sql = if chunk.len() == EVENT_CHUNK {
+            full_chunk_sql.get_or_insert_with(|| insert_events_sql(EVENT_CHUNK, POSITIONAL_PARAMS)).as_str()
+        } else {
+            partial_sql = insert_events_sql(chunk.len(), POSITIONAL_PARAMS);
+            partial_sql.as_str()
+        };
+        let mut q = sqlx::query(sql);
+        for e in chunk {
+            q = q
+                .bind(enc_id(e.id.0))
+                .bind(enc_id(e.tenant_id.0))
+                .bind(e.event_type.as_str())
+                .bind(e.source.as_str())
+                .bind(enc_ts(e.timestamp))
+                .bind(enc_json(&e.payload))
+                .bind(enc_id(e.correlation_id.0))
+                .bind(e.parent_id.map(|p| enc_id(p.0)))
+                .bind(e.priority.as_i16())
+                .bind(e.target_instance.map(|t| enc_id(t.0)))
+                .bind(enc_ts(accepted_at));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Marks stored events dispatched, several hundred per statement.
+async fn write_dispatched(store: &PgStore, ids: &[waooaw_domain::EventId]) -> StoreResult<()> {
+    use crate::common::{ID_CHUNK, placeholders};
+    let mut tx = begin(&store.event_writer).await?;
+    for chunk in ids.chunks(ID_CHUNK) {
+        let sql = format!(
+            "UPDATE events SET status = 'dispatched' WHERE status = 'accepted' AND id IN ({})",
+            placeholders(1, chunk.len(), POSITIONAL_PARAMS)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(enc_id(id.0));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+mod wake_batched {
+    use super::*;
+    use crate::common::placeholders;
+    use crate::{WakeCommit, WakeResult};
+    use waooaw_domain::InstanceStatus;
+
+    impl PgStore {
+        crate::wake_commit::commit_wakes_impl!();
+    }
+}
+
+/// A batch of wake commits in one transaction and a handful of multi-row statements.
+async fn write_wakes(store: &PgStore, commits: &[crate::WakeCommit]) -> StoreResult<Vec<crate::WakeResult>> {
+    store.commit_wakes_batched(commits).await
+}
+
 impl_store!(PgStore, "postgres");

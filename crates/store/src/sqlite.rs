@@ -8,6 +8,10 @@
 //! instead of queueing behind each other. No transaction spans both files: nothing needs one,
 //! because a wake's effect is made idempotent by its delivery row, not by the event's status.
 
+mod event_log;
+mod wake_commit;
+mod writer_thread;
+
 use crate::StoreResult;
 use crate::common::corrupt;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -20,8 +24,6 @@ use uuid::Uuid;
 
 type Db = Sqlite;
 const POSITIONAL_PARAMS: bool = true;
-/// No row locks in SQLite: a write transaction already excludes every other writer.
-const INSTANCE_LOCK: &str = "";
 type DbRow = SqliteRow;
 
 const POOL_SIZE: u32 = 4;
@@ -35,8 +37,14 @@ pub struct SqliteStore {
     /// up to 100 ms. It does not open the event log, so its `BEGIN IMMEDIATE` locks only the
     /// main file.
     writer: SqlitePool,
-    /// The one writer connection of the event log (opened as its main database).
+    /// A connection to the event log (opened as its main database) for its schema and the move
+    /// of events an earlier release kept in the main file, at start.
     event_writer: SqlitePool,
+    /// The one writer of the event log's rows once started (inserts, dispatched marks).
+    event_log: writer_thread::WriterThread,
+    /// The main file's wake commits, on a thread of their own; each holds `writer` meanwhile,
+    /// so the main file still has one writer at a time.
+    wake_writer: writer_thread::WriterThread,
     /// The WAL checkpointer; stopped when the last clone of the store is dropped, so its pool
     /// handle does not keep the database open.
     _checkpointer: std::sync::Arc<AbortOnDrop>,
@@ -79,7 +87,9 @@ impl SqliteStore {
         // The event log first: it must exist (in WAL mode) before readers attach it.
         let event_writer = single_writer(options.clone().filename(&log)).await?;
         event_writer.execute(EVENT_LOG_SCHEMA).await?;
+        let event_log = writer_thread::WriterThread::open(Path::new(&log), "waooaw-event-log")?;
         let writer = single_writer(options.clone()).await?;
+        let wake_writer = writer_thread::WriterThread::open(file, "waooaw-wake-commit")?;
         // No liveness ping before each use: an embedded file does not drop connections, and the
         // ping is one more round trip to the connection's thread per query. Readers see the
         // event log as `events` (no table of that name is left in the main file).
@@ -97,7 +107,7 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         let checkpointer = std::sync::Arc::new(AbortOnDrop(tokio::spawn(checkpointer(pool.clone()))));
-        Ok(Self { pool, writer, event_writer, _checkpointer: checkpointer })
+        Ok(Self { pool, writer, event_writer, event_log, wake_writer, _checkpointer: checkpointer })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -260,6 +270,42 @@ fn sql_utc_day(col: &str) -> String {
     format!("substr({col}, 1, 10)")
 }
 
+/// Commits wakes on the main file's wake writer thread, holding the main writer meanwhile: the
+/// file's other writes wait rather than collide in SQLite's busy handler.
+async fn write_wakes(store: &SqliteStore, commits: &[crate::WakeCommit]) -> StoreResult<Vec<crate::WakeResult>> {
+    let wakes = commits.iter().map(wake_commit::EncodedWake::of).collect::<StoreResult<Vec<_>>>()?;
+    let _one_writer = store.writer.acquire().await?;
+    store.wake_writer.run(move |conn| wake_commit::commit(conn, &wakes)).await
+}
+
+/// Stores events in the log through its writer thread (`event_log`), one transaction; an id
+/// already stored is kept as it is.
+async fn write_events(store: &SqliteStore, events: &[waooaw_domain::Event], accepted_at: DateTime<Utc>) -> StoreResult<()> {
+    let rows: Vec<event_log::EventRow> = events
+        .iter()
+        .map(|e| event_log::EventRow {
+            id: enc_id(e.id.0),
+            tenant_id: enc_id(e.tenant_id.0),
+            event_type: e.event_type.as_str().to_owned(),
+            source: e.source.clone(),
+            ts: enc_ts(e.timestamp),
+            payload: enc_json(&e.payload),
+            correlation_id: enc_id(e.correlation_id.0),
+            parent_id: e.parent_id.map(|p| enc_id(p.0)),
+            priority: e.priority.as_i16(),
+            target_instance: e.target_instance.map(|t| enc_id(t.0)),
+        })
+        .collect();
+    let accepted_at = enc_ts(accepted_at);
+    store.event_log.run(move |conn| event_log::insert(conn, &rows, &accepted_at)).await
+}
+
+/// Marks stored events dispatched through the log's writer thread, one transaction.
+async fn write_dispatched(store: &SqliteStore, ids: &[waooaw_domain::EventId]) -> StoreResult<()> {
+    let ids: Vec<String> = ids.iter().map(|id| enc_id(id.0)).collect();
+    store.event_log.run(move |conn| event_log::mark_dispatched(conn, &ids)).await
+}
+
 impl_store!(SqliteStore, "sqlite");
 
 #[cfg(test)]
@@ -372,5 +418,71 @@ mod tests {
         assert_eq!(mode, "wal");
         let mode: String = sqlx::query_scalar("PRAGMA log.journal_mode").fetch_one(store.pool()).await.unwrap();
         assert_eq!(mode, "wal", "the event log is in WAL mode too");
+    }
+
+    /// Wake commits run on their own connection and thread; every other write to the main file
+    /// goes through the sqlx writer. Both at once must neither fail nor lose a write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wake_commits_and_other_writes_share_the_main_file() {
+        use crate::{Store, WakeCommit, WakeResult};
+        use waooaw_domain::{
+            DeliveryOutcome, DeliveryStatus, EventId, Instance, InstanceId, InstanceStatus, Personality, Tenant, TenantId,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("w.db").to_str().unwrap()).await.unwrap();
+        store.migrate().await.unwrap();
+        let t = Tenant { id: TenantId::new(), name: "Acme".into(), webhook_secret: "s".into(), created_at: Utc::now() };
+        store.create_tenant(&t).await.unwrap();
+        let mut ids = Vec::new();
+        for n in 0..40 {
+            let i = Instance {
+                id: InstanceId::new(),
+                tenant_id: t.id,
+                specialization_id: "wowvision-prime".into(),
+                personality: Personality { name: format!("Vera {n}"), ..Default::default() },
+                status: InstanceStatus::Active,
+                hired_at: None,
+                trial_ends_at: None,
+                wake_count: 0,
+                last_woken_at: None,
+                context_version: 0,
+                created_at: Utc::now(),
+                updated_at: Utc::now(),
+            };
+            store.create_instance(&i).await.unwrap();
+            ids.push(i.id);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in ids.clone() {
+            let (committer, tenant) = (store.clone(), t.id);
+            tasks.spawn(async move {
+                let c = WakeCommit {
+                    tenant_id: tenant,
+                    instance_id: id,
+                    event_id: EventId::new(),
+                    read_version: 0,
+                    new_state: Some(serde_json::json!({"seen": 1})),
+                    deliverables: Vec::new(),
+                    outbox: Vec::new(),
+                    handoffs_due_at: None,
+                    outcome: DeliveryOutcome { status: DeliveryStatus::Done, attempts: 1, outcome: "ok".into() },
+                    now: Utc::now(),
+                };
+                assert_eq!(committer.commit_wakes(&[c]).await.unwrap(), vec![WakeResult::Committed(1)]);
+            });
+            let writer = store.clone();
+            tasks.spawn(async move {
+                let other = Tenant { id: TenantId::new(), name: "Other".into(), webhook_secret: "s".into(), created_at: Utc::now() };
+                writer.create_tenant(&other).await.unwrap();
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        for id in ids {
+            let context = store.latest_context(t.id, id).await.unwrap().expect("the committed context");
+            assert_eq!(context.version, 1);
+        }
+        assert_eq!(store.list_tenants().await.unwrap().len(), 41);
     }
 }

@@ -1,11 +1,12 @@
-//! `Store::commit_wakes` for both stores: a batch of wake commits in one transaction and a
-//! handful of statements, whatever the batch size.
+//! `Store::commit_wakes`: a batch of wake commits in one transaction. The decisions are shared
+//! ([`BatchJudge`]); the statements are each store's own. PostgreSQL (`commit_wakes_impl!`)
+//! sends a handful of multi-row statements whatever the batch size, because each statement is
+//! a round trip to the server. SQLite (`sqlite::wake_commit`) runs the whole batch as one job on
+//! a writer thread, with prepared single-row statements.
 //!
-//! Why batch statements and not only transactions: the store has one write path (SQLite: one
-//! connection), and each statement is a round trip to it. Two reads fetch what decides every
-//! commit (instance rows, locked on PostgreSQL; existing deliveries), each commit is decided in
-//! memory by the same rules as a commit of one, and multi-row writes apply the accepted
-//! ones. A refused commit writes nothing.
+//! Either way: reads fetch what decides every commit (instance rows, locked on PostgreSQL;
+//! existing deliveries), each commit is decided in memory by the same rules as a commit of one,
+//! and the writes apply the accepted ones. A refused commit writes nothing.
 
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -45,37 +46,72 @@ impl BatchJudge {
     }
 
     pub fn judge(&mut self, c: &crate::WakeCommit) -> Verdict {
-        let pair = (c.event_id.0, c.instance_id.0);
-        let Some(now) = self.instances.get_mut(&c.instance_id.0) else { return Verdict::Conflict };
-        if now.tenant != c.tenant_id.0 {
+        self.judge_facts(&CommitFacts::of(c))
+    }
+
+    pub fn judge_facts(&mut self, c: &CommitFacts) -> Verdict {
+        let pair = (c.event, c.instance);
+        let Some(now) = self.instances.get_mut(&c.instance) else { return Verdict::Conflict };
+        if now.tenant != c.tenant {
             return Verdict::Conflict;
         }
         if let Some((status, tenant)) = self.deliveries.get(&pair)
-            && (matches!(status.as_str(), "done" | "dead" | "expired") || *tenant != c.tenant_id.0)
+            && (matches!(status.as_str(), "done" | "dead" | "expired") || *tenant != c.tenant)
         {
             return Verdict::AlreadyDone;
         }
         // The same delivery twice in one batch: the second waits for a later batch.
-        if self.decided.contains(&pair) || (c.new_state.is_some() && self.woken.contains(&pair.1)) {
+        if self.decided.contains(&pair) || (c.ran && self.woken.contains(&pair.1)) {
             return Verdict::Conflict;
         }
         // The wake decided from a status it read, perhaps from a cache: work that ran needs the
         // instance still awake at the version it read, a deferral needs it asleep.
-        let deferring = c.outcome.status == waooaw_domain::DeliveryStatus::Deferred;
-        if (c.new_state.is_some() && (now.version != c.read_version || !now.awake)) || (deferring && now.awake) {
+        let deferring = c.status == waooaw_domain::DeliveryStatus::Deferred;
+        if (c.ran && (now.version != c.read_version || !now.awake)) || (deferring && now.awake) {
             return Verdict::Conflict;
         }
         self.decided.insert(pair);
-        let new_version = c.new_state.as_ref().map(|_| c.read_version + 1);
+        let new_version = c.ran.then_some(c.read_version + 1);
         if let Some(v) = new_version {
             now.version = v;
             self.woken.insert(pair.1);
         }
-        if c.outcome.status.is_terminal() {
-            self.deliveries.insert(pair, (c.outcome.status.as_str().to_owned(), c.tenant_id.0));
+        if c.status.is_terminal() {
+            self.deliveries.insert(pair, (c.status.as_str().to_owned(), c.tenant));
         }
         Verdict::Apply { new_version }
     }
+}
+
+/// What the judge needs of a commit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CommitFacts {
+    pub tenant: Uuid,
+    pub instance: Uuid,
+    pub event: Uuid,
+    pub read_version: i64,
+    /// The work ran: the commit saves a new context version.
+    pub ran: bool,
+    pub status: waooaw_domain::DeliveryStatus,
+}
+
+impl CommitFacts {
+    pub fn of(c: &crate::WakeCommit) -> Self {
+        Self {
+            tenant: c.tenant_id.0,
+            instance: c.instance_id.0,
+            event: c.event_id.0,
+            read_version: c.read_version,
+            ran: c.new_state.is_some(),
+            status: c.outcome.status,
+        }
+    }
+}
+
+/// The committed version a result reports for an applied commit that did not run (a deferral):
+/// the instance's version as the batch left it.
+pub(crate) fn version_after(judge: &BatchJudge, c: &CommitFacts, new_version: Option<i64>) -> i64 {
+    new_version.unwrap_or_else(|| judge.instances.get(&c.instance).map_or(c.read_version, |n| n.version))
 }
 
 /// `(p, p, ...), (p, p, ...)`: `rows` tuples of `cols` parameters numbered from `first`.
@@ -92,11 +128,11 @@ pub(crate) fn values_rows(first: usize, rows: usize, cols: usize, positional: bo
     sql
 }
 
-/// Expands to `async fn commit_wakes_batched` in an inherent impl of each store (see
-/// `impl_store!`); `Store::commit_wakes` calls it.
+/// Expands to `async fn commit_wakes_batched` in an inherent impl of `PgStore`; its
+/// `write_wakes` (`Store::commit_wakes`) calls it.
 macro_rules! commit_wakes_impl {
     () => {
-        async fn commit_wakes_batched(&self, commits: &[WakeCommit]) -> StoreResult<Vec<WakeResult>> {
+        pub(crate) async fn commit_wakes_batched(&self, commits: &[WakeCommit]) -> StoreResult<Vec<WakeResult>> {
             use crate::wake_commit::{BatchJudge, InstanceNow, Verdict, values_rows};
             use std::collections::HashMap;
             const T: &str = "instances";
@@ -153,10 +189,7 @@ macro_rules! commit_wakes_impl {
                     results.push(match verdict {
                         Verdict::Apply { new_version } => {
                             applied.push((c, new_version));
-                            match new_version {
-                                Some(v) => WakeResult::Committed(v),
-                                None => WakeResult::Committed(judge.instances.get(&c.instance_id.0).map_or(c.read_version, |n| n.version)),
-                            }
+                            WakeResult::Committed(crate::wake_commit::version_after(&judge, &crate::wake_commit::CommitFacts::of(c), new_version))
                         }
                         Verdict::AlreadyDone => WakeResult::AlreadyDone,
                         Verdict::Conflict => WakeResult::Conflict,
