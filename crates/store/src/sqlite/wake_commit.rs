@@ -8,7 +8,7 @@ use crate::common::corrupt;
 use crate::wake_commit::{BatchJudge, CommitFacts, InstanceNow, Verdict, version_after};
 use crate::{StoreResult, WakeCommit, WakeResult};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use uuid::Uuid;
 use waooaw_domain::{HANDOFF_KEY_PREFIX, InstanceStatus};
@@ -104,11 +104,13 @@ pub(crate) fn commit(conn: &mut Connection, wakes: &[EncodedWake]) -> StoreResul
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut instances = HashMap::with_capacity(wakes.len());
     let mut deliveries = HashMap::new();
+    // Each instance and each delivery is read once, found or not.
+    let (mut instances_read, mut deliveries_read) = (HashSet::new(), HashSet::new());
     {
         let mut read_instance = tx.prepare_cached(READ_INSTANCE)?;
         let mut read_delivery = tx.prepare_cached(READ_DELIVERY)?;
         for w in wakes {
-            if !instances.contains_key(&w.facts.instance) {
+            if instances_read.insert(w.facts.instance) {
                 let row = read_instance
                     .query_row([&w.instance], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))
                     .optional()?;
@@ -119,7 +121,7 @@ pub(crate) fn commit(conn: &mut Connection, wakes: &[EncodedWake]) -> StoreResul
                 }
             }
             let pair = (w.facts.event, w.facts.instance);
-            if !deliveries.contains_key(&pair) {
+            if deliveries_read.insert(pair) {
                 let row = read_delivery
                     .query_row([&w.event, &w.instance], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
                     .optional()?;
