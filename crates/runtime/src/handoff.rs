@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sha2::Digest;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use waooaw_domain::{
     Event, EventId, EventType, ExternalAction, InstanceId, InstanceStatus, NewEvent, OutboxItem, OutboxRecord, OutboxStatus, TenantId,
 };
@@ -86,41 +86,61 @@ async fn send_due(shared: &Shared) -> Result<(), HandoffError> {
         let event = handoff_event(row, recipient.id, now)?;
         sends.push((row, to.clone(), recipient.id, event));
     }
-    deliver(shared, sends, now).await
+    let done = deliver(shared, sends, now).await?;
+    Ok(shared.store.update_outbox_many(&done).await?)
 }
 
+/// A sent handoff's outbox row, recorded done.
+type SentMark = (TenantId, String, OutboxAttempt);
+
 /// Stores and publishes the handoff events (through the ingest writer, so handoffs share its
-/// group commit with every other event), then records their rows done in one transaction. A
-/// row whose event was not stored stays pending and is sent again.
-async fn deliver(shared: &Shared, sends: Vec<(&OutboxRecord, String, InstanceId, Event)>, now: DateTime<Utc>) -> Result<(), HandoffError> {
+/// group commit with every other event) and returns their rows' done marks for the caller to
+/// record. A row whose event was not stored stays pending and is sent again.
+async fn deliver(
+    shared: &Shared,
+    sends: Vec<(&OutboxRecord, String, InstanceId, Event)>,
+    now: DateTime<Utc>,
+) -> Result<Vec<SentMark>, HandoffError> {
     if sends.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let events: Vec<_> = sends.iter().map(|(_, _, _, e)| e.clone()).collect();
     for r in futures::future::join_all(events.into_iter().map(|e| shared.ingest.submit(e))).await {
         r?;
     }
-    let done: Vec<_> = sends
-        .iter()
-        .map(|(row, _, recipient, event)| {
-            let attempt = OutboxAttempt {
-                status: OutboxStatus::Done,
-                attempts: row.attempts + 1,
-                last_error: None,
-                url: Some(format!("instance:{recipient}/event:{}", event.id)),
-                next_attempt_at: now,
-            };
-            (row.tenant_id, row.key.clone(), attempt)
-        })
-        .collect();
-    shared.store.update_outbox_many(&done).await?;
+    let mut done = Vec::with_capacity(sends.len());
     for (row, to, recipient, event) in sends {
         tracing::info!(tenant_id = %row.tenant_id, from = %row.instance_id, to = %recipient, specialization = to,
             event_id = %event.id, "work handed over");
         metrics::counter!("waooaw_handoffs_total", "to" => to).increment(1);
+        let attempt = OutboxAttempt {
+            status: OutboxStatus::Done,
+            attempts: row.attempts + 1,
+            last_error: None,
+            url: Some(format!("instance:{recipient}/event:{}", event.id)),
+            next_attempt_at: now,
+        };
+        done.push((row.tenant_id, row.key.clone(), attempt));
     }
-    Ok(())
+    Ok(done)
 }
+
+/// Records the rows of handoffs wakes sent, in batches, so that a burst of handoffs costs the
+/// main writer one transaction rather than one each. Nothing waits on these marks: until one
+/// is recorded the row's grace ([`SENT_BY_WAKE_GRACE`]) keeps the outbox task off it, and a row
+/// sent again (after a shutdown cut this short) is the same event. Runs until shutdown aborts it,
+/// so that wakes finishing during the shutdown's grace still get their rows recorded.
+pub(crate) async fn record_sent(store: waooaw_store::DynStore, mut marks: mpsc::UnboundedReceiver<SentMark>) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while marks.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        if let Err(e) = store.update_outbox_many(&batch).await {
+            InfrastructureError { during: "recording sent handoffs", error: &e }.emit();
+        }
+        batch.clear();
+    }
+}
+
+const RECORD_BATCH: usize = 512;
 
 /// The `agent.handoff` event of a row, for `recipient`.
 fn handoff_event(row: &OutboxRecord, recipient: InstanceId, now: DateTime<Utc>) -> Result<Event, StoreError> {
@@ -187,7 +207,13 @@ pub(crate) async fn send_from_wake(shared: &Shared, tenant: TenantId, sender: In
             Err(e) => InfrastructureError { during: "handoff", error: &e }.emit(),
         }
     }
-    if let Err(e) = deliver(shared, sends, now).await {
-        InfrastructureError { during: "handoff", error: &e }.emit();
+    match deliver(shared, sends, now).await {
+        Ok(done) => {
+            for mark in done {
+                // Closed only at shutdown; the row is then sent again after its grace.
+                let _ = shared.sent_handoffs.send(mark);
+            }
+        }
+        Err(e) => InfrastructureError { during: "handoff", error: &e }.emit(),
     }
 }

@@ -98,6 +98,8 @@ pub(crate) struct Shared {
     pub decider: Arc<dyn waooaw_domain::Decider>,
     /// Wakes the handoff sender when a commit saved a handoff.
     pub handoffs: tokio::sync::Notify,
+    /// Handoffs wakes sent, for `handoff::record_sent` to record done.
+    pub sent_handoffs: tokio::sync::mpsc::UnboundedSender<(TenantId, String, waooaw_store::OutboxAttempt)>,
     /// Group-committed ingestion, shared by publishers and agents' messages.
     pub ingest: Ingestor,
     /// Requests this process's wakes are waiting on (`consult`).
@@ -139,6 +141,7 @@ impl Runtime {
         let warm = crate::warm::WarmInstances::new(config.warm_instances);
         let decider = decider.unwrap_or_else(|| Arc::new(waooaw_domain::NoDecider));
         let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());
+        let (sent_handoffs, sent_marks) = tokio::sync::mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             store: store.clone(),
             bus: bus.clone(),
@@ -151,6 +154,7 @@ impl Runtime {
             warm,
             decider,
             handoffs: tokio::sync::Notify::new(),
+            sent_handoffs,
             waiters: Default::default(),
             ingest: ingest.clone(),
         });
@@ -177,6 +181,7 @@ impl Runtime {
         let recovery = tokio::spawn(recover_loop(shared.clone(), stop_rx.clone()));
         let scheduler = tokio::spawn(crate::schedule::run(shared.clone(), stop_rx.clone()));
         let tasks = tokio::spawn(crate::tasks::run(shared.clone(), stop_rx.clone()));
+        let recorder = tokio::spawn(crate::handoff::record_sent(store.clone(), sent_marks));
         let handoffs = tokio::spawn(crate::handoff::run(shared.clone(), stop_rx));
         let rt = Arc::new(Self {
             shared,
@@ -184,7 +189,17 @@ impl Runtime {
             dispatcher,
             known_tenants: RwLock::new(HashSet::new()),
             stop,
-            tasks: std::sync::Mutex::new(vec![consumer, recovery, scheduler, handoffs, tasks, ingest_task, finisher_task, committer_task]),
+            tasks: std::sync::Mutex::new(vec![
+                consumer,
+                recovery,
+                scheduler,
+                handoffs,
+                recorder,
+                tasks,
+                ingest_task,
+                finisher_task,
+                committer_task,
+            ]),
         });
         // A resume that a crash cut short left deferred deliveries on an awake instance.
         for (tenant, id) in rt.shared.store.awake_with_deferred().await? {
