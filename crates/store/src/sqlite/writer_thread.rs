@@ -37,7 +37,12 @@ impl WriterThread {
         std::thread::Builder::new().name(name.to_owned()).spawn(move || {
             let mut conn = conn;
             while let Ok(job) = queue.recv() {
-                job(&mut conn);
+                // A job that panics loses its own reply (its caller gets an error), not the
+                // thread: the store keeps writing. An open transaction is rolled back when its
+                // guard unwinds.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))).is_err() {
+                    tracing::error!(thread = %std::thread::current().name().unwrap_or("writer"), "a store write panicked");
+                }
             }
         })?;
         Ok(Self { jobs })
@@ -53,5 +58,36 @@ impl WriterThread {
         });
         self.jobs.send(job).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_job_that_panics_fails_alone_and_the_thread_keeps_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (n INTEGER)").unwrap();
+        let writer = WriterThread::open(&path, "test-writer").unwrap();
+        let failed = writer
+            .run(|conn| {
+                let tx = conn.transaction()?;
+                tx.execute("INSERT INTO t VALUES (1)", [])?;
+                panic!("a bug in a job");
+                #[allow(unreachable_code)]
+                Ok(())
+            })
+            .await;
+        assert!(matches!(failed, Err(StoreError::Io(_))), "{failed:?}");
+        let n: i64 = writer
+            .run(|conn| {
+                conn.execute("INSERT INTO t VALUES (2)", [])?;
+                Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "the panicked job's insert was rolled back; the next one stands");
     }
 }
