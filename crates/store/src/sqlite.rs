@@ -28,6 +28,10 @@ type DbRow = SqliteRow;
 
 const POOL_SIZE: u32 = 4;
 
+/// Bytes a WAL file is cut back to when its writer starts it over (`journal_size_limit`): a
+/// burst's WAL does not stay on disk, and a steady load reuses its file without growing it.
+pub(crate) const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
+
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     /// Readers: WAL lets them run beside the writer.
@@ -82,14 +86,17 @@ impl SqliteStore {
             .pragma("mmap_size", "1073741824")
             // No checkpoint inside a commit: the writer would stall every wake waiting on it.
             // `checkpointer` copies the WAL back from a reader connection instead.
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            // When a writer starts the WAL over, it cuts the file back to this size.
+            .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string());
         let log = events_path(path);
         // The event log first: it must exist (in WAL mode) before readers attach it.
         let event_writer = single_writer(options.clone().filename(&log)).await?;
         event_writer.execute(EVENT_LOG_SCHEMA).await?;
-        let event_log = writer_thread::WriterThread::open(Path::new(&log), "waooaw-event-log")?;
+        let checkpoints_due: [writer_thread::CheckpointDue; 2] = Default::default();
+        let event_log = writer_thread::WriterThread::open(Path::new(&log), "waooaw-event-log", checkpoints_due[0].clone())?;
         let writer = single_writer(options.clone()).await?;
-        let wake_writer = writer_thread::WriterThread::open(file, "waooaw-wake-commit")?;
+        let wake_writer = writer_thread::WriterThread::open(file, "waooaw-wake-commit", checkpoints_due[1].clone())?;
         // No liveness ping before each use: an embedded file does not drop connections, and the
         // ping is one more round trip to the connection's thread per query. Readers see the
         // event log as `events` (no table of that name is left in the main file).
@@ -106,7 +113,7 @@ impl SqliteStore {
             })
             .connect_with(options)
             .await?;
-        let checkpointer = std::sync::Arc::new(AbortOnDrop(tokio::spawn(checkpointer(pool.clone()))));
+        let checkpointer = std::sync::Arc::new(AbortOnDrop(tokio::spawn(checkpointer(pool.clone(), checkpoints_due))));
         Ok(Self { pool, writer, event_writer, event_log, wake_writer, _checkpointer: checkpointer })
     }
 
@@ -116,9 +123,10 @@ impl SqliteStore {
 }
 
 /// Copies the WAL back into the database once a second, from a reader connection, without
-/// blocking the writer (`PASSIVE`); aborted when the last clone of the store is dropped. Hot
+/// blocking the writers (`PASSIVE`), then asks the writer threads to finish the job (see
+/// `writer_thread::CheckpointDue`); aborted when the last clone of the store is dropped. Hot
 /// pages written many times in that second are copied once.
-async fn checkpointer(pool: SqlitePool) {
+async fn checkpointer(pool: SqlitePool, writers_due: [writer_thread::CheckpointDue; 2]) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -131,6 +139,9 @@ async fn checkpointer(pool: SqlitePool) {
                 return;
             }
             tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
+        }
+        for due in &writers_due {
+            due.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
