@@ -91,7 +91,7 @@ async fn send_due(shared: &Shared) -> Result<(), HandoffError> {
 }
 
 /// A sent handoff's outbox row, recorded done.
-type SentMark = (TenantId, String, OutboxAttempt);
+pub(crate) type SentMark = (TenantId, String, OutboxAttempt);
 
 /// Stores and publishes the handoff events (through the ingest writer, so handoffs share its
 /// group commit with every other event) and returns their rows' done marks for the caller to

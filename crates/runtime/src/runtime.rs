@@ -99,7 +99,7 @@ pub(crate) struct Shared {
     /// Wakes the handoff sender when a commit saved a handoff.
     pub handoffs: tokio::sync::Notify,
     /// Handoffs wakes sent, for `handoff::record_sent` to record done.
-    pub sent_handoffs: tokio::sync::mpsc::UnboundedSender<(TenantId, String, waooaw_store::OutboxAttempt)>,
+    pub sent_handoffs: tokio::sync::mpsc::UnboundedSender<crate::handoff::SentMark>,
     /// Group-committed ingestion, shared by publishers and agents' messages.
     pub ingest: Ingestor,
     /// Requests this process's wakes are waiting on (`consult`).

@@ -85,7 +85,8 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             .pragma("mmap_size", "1073741824")
             // No checkpoint inside a commit: the writer would stall every wake waiting on it.
-            // `checkpointer` copies the WAL back from a reader connection instead.
+            // `checkpointer` copies the WAL back from a reader connection, and the writer
+            // threads only copy what was written during its pass.
             .pragma("wal_autocheckpoint", "0")
             // When a writer starts the WAL over, it cuts the file back to this size.
             .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string());

@@ -136,9 +136,6 @@ macro_rules! commit_wakes_impl {
             use crate::wake_commit::{BatchJudge, InstanceNow, Verdict, values_rows};
             use std::collections::HashMap;
             const T: &str = "instances";
-            if commits.is_empty() {
-                return Ok(Vec::new());
-            }
             let mut tx = begin(&self.writer).await?;
             let mut results = Vec::with_capacity(commits.len());
             for chunk in commits.chunks(crate::wake_commit::WAKE_CHUNK) {
