@@ -10,24 +10,28 @@
 use crate::{StoreError, StoreResult};
 use rusqlite::Connection;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// A job runs its write and hands back the sending of its reply, so that a checkpoint the write
-/// made due runs before the caller hears back (while the caller still excludes the file's other
-/// writers, see `write_wakes`).
-type Job = Box<dyn FnOnce(&mut Connection) -> Box<dyn FnOnce() + Send> + Send>;
+/// A job runs its write and sends its caller the result.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// Set by the store's background checkpointer after each of its passes; the writer then
 /// checkpoints itself after its next write. Why: the background pass copies frames back beside
 /// the writers, but under a steady stream of writes it never copies the last frame, and SQLite
 /// starts the WAL over only after a checkpoint that did: the WAL grew without bound (650 MB in
 /// 10 s of `bench handoff` at 1,000/s). A checkpoint from the writer, between two of its
-/// transactions, leaves no frame behind, so the next write starts the WAL over (reusing the
-/// file). Right after a background pass it has only the frames written meanwhile to copy and
-/// sync, so the writer pauses briefly.
+/// transactions, leaves no frame behind (unless another writer of the file wrote meanwhile; the
+/// next round tries again), so the next write starts the WAL over, reusing the file. Right after
+/// a background pass it has only the frames written meanwhile to copy and sync, and it runs in a
+/// gap between jobs, after the last one's caller has its answer, so no caller waits on it unless
+/// the queue never empties (then after [`CHECKPOINT_WAIT`]).
 pub(crate) type CheckpointDue = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+/// How long a due checkpoint waits for a gap between jobs before it runs anyway.
+const CHECKPOINT_WAIT: Duration = Duration::from_secs(1);
 
 /// Handle to the thread; the thread closes its connection and ends when the last clone is dropped.
 #[derive(Debug, Clone)]
@@ -51,19 +55,36 @@ impl WriterThread {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new().name(name.to_owned()).spawn(move || {
             let mut conn = conn;
-            while let Ok(job) = queue.recv() {
+            let mut next: Option<Job> = None;
+            let mut due_since: Option<std::time::Instant> = None;
+            loop {
+                let job = match next.take().map_or_else(|| queue.recv(), Ok) {
+                    Ok(job) => job,
+                    Err(_) => return,
+                };
                 // A job that panics loses its own reply (its caller gets an error), not the
                 // thread: the store keeps writing. An open transaction is rolled back when its
                 // guard unwinds.
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))) {
-                    Ok(reply) => {
-                        if checkpoint_due.swap(false, std::sync::atomic::Ordering::Relaxed) {
-                            checkpoint(&conn);
-                        }
-                        reply();
-                    }
-                    Err(_) => tracing::error!(thread = %std::thread::current().name().unwrap_or("writer"), "a store write panicked"),
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn))).is_err() {
+                    tracing::error!(thread = %std::thread::current().name().unwrap_or("writer"), "a store write panicked");
                 }
+                if !checkpoint_due.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let waited = due_since.get_or_insert_with(std::time::Instant::now).elapsed();
+                match queue.try_recv() {
+                    Ok(job) => {
+                        next = Some(job);
+                        if waited < CHECKPOINT_WAIT {
+                            continue;
+                        }
+                    }
+                    Err(mpsc::TryRecvError::Empty) => {}
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                }
+                checkpoint_due.store(false, Ordering::Relaxed);
+                due_since = None;
+                checkpoint(&conn);
             }
         })?;
         Ok(Self { jobs })
@@ -75,10 +96,7 @@ impl WriterThread {
         let gone = || StoreError::Io(std::io::Error::other("the store's writer thread has stopped"));
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let out = work(conn);
-            Box::new(move || {
-                let _ = reply.send(out);
-            })
+            let _ = reply.send(work(conn));
         });
         self.jobs.send(job).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
@@ -150,9 +168,14 @@ mod tests {
         writes(100).await.unwrap();
         let grown = wal_bytes();
         assert!(grown > first, "no checkpoint: the WAL grows ({first} -> {grown} bytes)");
-        due.store(true, std::sync::atomic::Ordering::Relaxed);
-        writes(200).await.unwrap(); // checkpoints after itself
-        assert!(!due.load(std::sync::atomic::Ordering::Relaxed), "the writer took the request");
+        due.store(true, Ordering::Relaxed);
+        writes(200).await.unwrap(); // checkpoints after itself, in the gap that follows
+        let asked = std::time::Instant::now();
+        while due.load(Ordering::Relaxed) {
+            assert!(asked.elapsed() < Duration::from_secs(10), "the writer never took the request");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        writer.run(|_| Ok(())).await.unwrap(); // queued behind the checkpoint
         let checkpointed = wal_bytes();
         writes(300).await.unwrap(); // starts the WAL over
         writes(400).await.unwrap();
