@@ -186,7 +186,8 @@ impl Engine {
                 Vec::new()
             }
         };
-        if let Some(best) = recalled.first()
+        // Recall ranks with feedback; reuse asks for the most similar memory itself.
+        if let Some(best) = recalled.iter().max_by(|a, b| a.score.total_cmp(&b.score))
             && best.score >= self.config.memory_threshold
             && best.memory.metadata.get("request_type").and_then(Value::as_str) == Some(request.request_type.as_str())
             && let Some(mut d) = stored_decision(&best.memory.metadata)

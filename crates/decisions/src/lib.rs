@@ -31,7 +31,7 @@ pub use memory::{EmbedSource, MemoryError, Recalled, SemanticMemory};
 pub use observe::llm_usage_metrics;
 
 pub use embedding::{DEFAULT_DIMENSIONS, EMBEDDING_ID, Embedder, HashedNgramEmbedder};
-pub use vector_index::{Filter, Hit, IndexConfig, IndexError, MemoryVector, SearchMode, VectorIndex};
+pub use vector_index::{Feedback, Filter, Hit, IndexConfig, IndexError, MemoryVector, SearchMode, VectorIndex};
 
 /// Cosine similarity at or above which a recalled past decision is reused as the answer.
 pub const REUSE_SIMILARITY: f32 = 0.90;

@@ -160,8 +160,10 @@ impl SemanticMemory {
         self.add_to_index(m)
     }
 
-    /// The `k` memories most similar to `query` within the tenant (and the instance's own plus
-    /// the tenant's shared ones, when `instance_id` is given), best first.
+    /// The `k` memories that best match `query` within the tenant (and the instance's own plus
+    /// the tenant's shared ones, when `instance_id` is given), best first: ranked by similarity
+    /// with pseudo-relevance feedback (see [`crate::Feedback`]), each carrying its own cosine
+    /// similarity to the query, so the most similar need not come first.
     pub async fn recall(
         &self,
         tenant_id: TenantId,
@@ -188,7 +190,7 @@ impl SemanticMemory {
         if let Some(kinds) = kinds {
             filter = filter.kinds(kinds.iter().copied());
         }
-        let hits = self.index.search(vector, &filter, k)?;
+        let hits = self.index.recall(vector, &filter, k)?;
         let by_id = self.by_id.read().unwrap_or_else(|e| e.into_inner());
         Ok(hits.into_iter().filter_map(|h| by_id.get(&h.id).map(|m| Recalled { memory: m.clone(), score: h.score })).collect())
     }

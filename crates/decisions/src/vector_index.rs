@@ -22,9 +22,11 @@
 
 mod ann;
 mod census;
+mod feedback;
 pub(crate) mod kernel;
 mod tenant;
 
+pub use feedback::Feedback;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -103,7 +105,7 @@ pub enum IndexError {
 }
 
 /// Tuning of a [`VectorIndex`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexConfig {
     /// Length of every vector (the embedder's dimensions).
     pub dimensions: usize,
@@ -123,6 +125,9 @@ pub struct IndexConfig {
     /// expected share of the tenant when sizing how many candidates to fetch before
     /// post-filtering (a filter admitting a quarter of the memories fetches `4 * this * k`).
     pub filtered_oversample: usize,
+    /// Pseudo-relevance feedback applied by [`VectorIndex::recall`] (not by `search`).
+    #[serde(default)]
+    pub feedback: Feedback,
 }
 
 impl IndexConfig {
@@ -134,6 +139,7 @@ impl IndexConfig {
             hnsw_ef_construction: 100,
             hnsw_ef_search: 128,
             filtered_oversample: 3,
+            feedback: Feedback::default(),
         }
     }
 
@@ -144,6 +150,9 @@ impl IndexConfig {
         if !(2..=256).contains(&self.hnsw_max_connections) {
             // hnsw_rs exits the process above 256.
             return Err(IndexError::InvalidConfig("hnsw_max_connections must be within 2..=256"));
+        }
+        if !(self.feedback.weight.is_finite() && self.feedback.weight >= 0.0) {
+            return Err(IndexError::InvalidConfig("feedback weight must be a finite number >= 0"));
         }
         if self.hnsw_ef_construction == 0 || self.hnsw_ef_search == 0 {
             return Err(IndexError::InvalidConfig("hnsw beam widths must be positive"));
@@ -218,6 +227,26 @@ impl VectorIndex {
         let tenant = tenant.read();
         let slot_filter = tenant.resolve(filter.instance_id, filter.kinds.as_deref());
         Ok(tenant.search(&query, &slot_filter, k))
+    }
+
+    /// What recall answers: [`Self::search`]'s best `feedback.pool` candidates (at least `k`),
+    /// ranked again with [`Feedback`] from the best of them; the best `k`, in that order. Each
+    /// hit's score is still its cosine similarity to `query`, so hits need not come out in
+    /// score order.
+    pub fn recall(&self, query: &[f32], filter: &Filter, k: usize) -> Result<Vec<Hit>, IndexError> {
+        let feedback = &self.config.feedback;
+        if feedback.is_off() {
+            return self.search(query, filter, k);
+        }
+        self.check(query)?;
+        let Some(tenant) = self.tenant(filter.tenant_id) else { return Ok(Vec::new()) };
+        let mut query = query.to_vec();
+        kernel::normalize(&mut query);
+        let tenant = tenant.read();
+        let slot_filter = tenant.resolve(filter.instance_id, filter.kinds.as_deref());
+        let candidates = tenant.search_scored(&query, &slot_filter, feedback.pool.max(k));
+        let ranked = feedback::rerank(&query, candidates, k, feedback, |slot| tenant.vector(slot));
+        Ok(tenant.hits_in_order(ranked))
     }
 
     /// Memories the tenant holds.

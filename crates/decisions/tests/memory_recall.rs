@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{corpus, index_corpus, plain_words, precision_at};
+use common::{Ranking, corpus, index_corpus, plain_words, precision_at, precision_ranked};
 use std::collections::HashSet;
 use waooaw_decisions::{Embedder, HashedNgramEmbedder, REUSE_SIMILARITY, SearchMode};
 use waooaw_domain::TenantId;
@@ -12,13 +12,15 @@ const K: usize = 5;
 /// The target was 0.8. The held-out queries, written after the memories and the embedder were
 /// frozen, gave 0.581 with the purely lexical `hashed-ngram-v1-384` (hard set 0.403). With
 /// `ngram-wordvec-v2-512` (hashed features joined with static word vectors distilled from
-/// all-MiniLM-L6-v2, tuned on the `dev_query` set only: 0.531 -> 0.684 there) they give 0.688,
-/// the hard set 0.606, exact and HNSW alike. Still short of 0.8, and so is the full MiniLM encoder
-/// it is distilled from: 0.81 on the development set, 0.74 on these held-out queries. 0.8 needs a
+/// all-MiniLM-L6-v2, tuned on the `dev_query` set only: 0.531 -> 0.684 there) plain similarity
+/// search gives 0.688 (hard set 0.606); recall adds pseudo-relevance feedback (`Feedback`, chosen
+/// on the `dev_query` set only: 0.684 -> 0.747 there) and gives 0.706 (hard set 0.669), exact and
+/// HNSW alike. Still short of 0.8, and so is the full MiniLM encoder the word vectors are
+/// distilled from: 0.81 on the development set, 0.74 on these held-out queries. 0.8 needs a
 /// stronger model behind `Embedder`. These floors guard the measured levels against regressions.
-const MIN_PRECISION: f64 = 0.66;
-/// The hard (synonym) set measured 0.403 with v1 and 0.606 with v2; this guards regressions.
-const MIN_HARD_PRECISION: f64 = 0.58;
+const MIN_PRECISION: f64 = 0.69;
+/// The hard (synonym) set: 0.403 with v1, 0.606 with v2 by plain search, 0.669 by recall.
+const MIN_HARD_PRECISION: f64 = 0.64;
 
 fn report(line: &str) {
     // Both: `println!` shows with --nocapture, `eprintln!` in a failing test's output.
@@ -57,10 +59,15 @@ fn exact_search_reaches_precision_at_5() {
     let (precision, weak) = precision_at(&corpus, &corpus.query, &indexed, tenant, K);
     let (hard, _) = precision_at(&corpus, &corpus.hard_query, &indexed, tenant, K);
     let (dev, _) = precision_at(&corpus, &corpus.dev_query, &indexed, tenant, K);
+    let plain = |queries| precision_ranked(&corpus, queries, &indexed, tenant, K, Ranking::Search).0;
+    let (plain_held, plain_hard, plain_dev) = (plain(&corpus.query), plain(&corpus.hard_query), plain(&corpus.dev_query));
     report(&format!(
         "memory recall, exact: precision@{K} = {precision:.3} over {} queries ({} memories); hard synonym set {hard:.3}; development set {dev:.3}",
         corpus.query.len(),
         corpus.memory.len()
+    ));
+    report(&format!(
+        "  without feedback (plain search): {plain_held:.3}; hard synonym set {plain_hard:.3}; development set {plain_dev:.3}"
     ));
     for w in &weak {
         eprintln!("  weak: {w}");

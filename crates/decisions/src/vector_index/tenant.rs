@@ -212,14 +212,23 @@ impl TenantIndex {
 
     /// The `k` best memories passing `filter`, best first. `query` is normalised.
     pub(crate) fn search(&self, query: &[f32], filter: &SlotFilter, k: usize) -> Vec<Hit> {
+        self.hits(self.search_scored(query, filter, k))
+    }
+
+    /// As [`Self::search`], by slot.
+    pub(crate) fn search_scored(&self, query: &[f32], filter: &SlotFilter, k: usize) -> Vec<Scored> {
         if k == 0 || filter.kinds.as_ref().is_some_and(Vec::is_empty) {
             return Vec::new();
         }
-        let found = match &self.ann {
+        match &self.ann {
             Some(ann) => self.graph_search(ann, query, filter, k).unwrap_or_else(|| self.exact(query, filter, k)),
             None => self.exact(query, filter, k),
-        };
-        self.hits(found)
+        }
+    }
+
+    /// The unit vector in `slot`.
+    pub(crate) fn vector(&self, slot: usize) -> Option<&[f32]> {
+        self.vectors.get(slot.checked_mul(self.dims)?..(slot + 1).checked_mul(self.dims)?)
     }
 
     /// Graph candidates, post-filtered; `None` when an exact scan is the better (or the only
@@ -273,14 +282,16 @@ impl TenantIndex {
     }
 
     fn hits(&self, found: Vec<Scored>) -> Vec<Hit> {
-        let mut hits: Vec<Hit> = found
-            .into_iter()
-            .filter_map(|s| self.slots.get(s.slot).map(|slot| Hit { id: slot.id, score: s.score.clamp(-1.0, 1.0) }))
-            .collect();
+        let mut hits = self.hits_in_order(found);
         // Graph results are ordered by f32 distance; re-sort on the score with the id as a
         // tie-break so equal scores come out in a stable order.
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         hits
+    }
+
+    /// Hits for `found`, in its order.
+    pub(crate) fn hits_in_order(&self, found: Vec<Scored>) -> Vec<Hit> {
+        found.into_iter().filter_map(|s| self.slots.get(s.slot).map(|slot| Hit { id: slot.id, score: s.score.clamp(-1.0, 1.0) })).collect()
     }
 
     /// Graph points, tombstones included (for tests of compaction).

@@ -70,15 +70,40 @@ pub fn add_corpus(index: &VectorIndex, corpus: &Corpus, tenant: TenantId, instan
     ids
 }
 
-/// Mean precision@k over `queries`: the share of the k hits whose memory carries the query's
-/// label. Also returns the queries that scored below 0.6, for the report.
+/// How hits are ranked: the index's plain similarity search, or recall (with feedback), which
+/// the memory tier serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranking {
+    Search,
+    Recall,
+}
+
+/// Mean precision@k over `queries` as recall ranks: the share of the k hits whose memory
+/// carries the query's label. Also returns the queries that scored below 0.6, for the report.
 pub fn precision_at(corpus: &Corpus, queries: &[Query], indexed: &Indexed, tenant: TenantId, k: usize) -> (f64, Vec<String>) {
+    precision_ranked(corpus, queries, indexed, tenant, k, Ranking::Recall)
+}
+
+/// [`precision_at`] with the given ranking.
+pub fn precision_ranked(
+    corpus: &Corpus,
+    queries: &[Query],
+    indexed: &Indexed,
+    tenant: TenantId,
+    k: usize,
+    ranking: Ranking,
+) -> (f64, Vec<String>) {
     let embedder = HashedNgramEmbedder::new();
     let label_of = |id: Uuid| indexed.ids.iter().position(|&i| i == id).map(|p| corpus.memory[p].label.as_str());
     let mut total = 0.0;
     let mut weak = Vec::new();
     for q in queries {
-        let hits = indexed.index.search(&embedder.embed(&q.text), &Filter::tenant(tenant), k).unwrap();
+        let (vector, filter) = (embedder.embed(&q.text), Filter::tenant(tenant));
+        let hits = match ranking {
+            Ranking::Search => indexed.index.search(&vector, &filter, k),
+            Ranking::Recall => indexed.index.recall(&vector, &filter, k),
+        }
+        .unwrap();
         assert_eq!(hits.len(), k, "fewer than {k} hits for {:?}", q.text);
         let good = hits.iter().filter(|h| label_of(h.id) == Some(q.label.as_str())).count();
         let p = good as f64 / k as f64;
