@@ -38,7 +38,8 @@ impl Feedback {
 }
 
 /// Ranks `candidates` (found for `query`, best first) by the query moved towards the centroid of
-/// the best `feedback.memories` of them, weighted by their similarity. Returns the best `k`;
+/// the best `feedback.memories` of them, weighted by their similarity. Returns the best `k`, the
+/// most similar candidate always among them (last if the ranking alone would drop it);
 /// each keeps its similarity to `query` itself as its score, so thresholds on similarity (the
 /// reuse of a past decision) keep their meaning. `vector_of` gives a candidate's unit vector.
 pub(crate) fn rerank<'a>(
@@ -60,10 +61,20 @@ pub(crate) fn rerank<'a>(
         *m = q + feedback.weight * *m;
     }
     normalize(&mut moved);
+    let most_similar = candidates.iter().copied().max_by(|a, b| a.score.total_cmp(&b.score));
     let mut ranked: Vec<(f32, Scored)> =
         candidates.drain(..).map(|c| (vector_of(c.slot).map_or(f32::MIN, |v| dot(&moved, v)), c)).collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.slot.cmp(&b.1.slot)));
-    ranked.into_iter().take(k).map(|(_, c)| c).collect()
+    let mut best: Vec<Scored> = ranked.into_iter().take(k).map(|(_, c)| c).collect();
+    // The most similar memory always stays in: a past decision it would have reused must not
+    // be pushed out by its neighbours.
+    if let Some(top) = most_similar
+        && !best.iter().any(|c| c.slot == top.slot)
+        && let Some(last) = best.last_mut()
+    {
+        *last = top;
+    }
+    best
 }
 
 #[cfg(test)]
@@ -94,6 +105,22 @@ mod tests {
         for c in &ranked {
             assert_eq!(c.score, dot(&query, &vectors[c.slot]), "scores stay the similarity to the query itself");
         }
+    }
+
+    #[test]
+    fn the_most_similar_memory_is_never_pushed_out() {
+        // Slot 0 is the most similar; slots 1-3 agree with each other and outvote it.
+        let query = unit(&[1.0, 0.3, 0.0]);
+        let vectors = [unit(&[1.0, 0.0, 0.0]), unit(&[0.7, 1.0, 0.5]), unit(&[0.6, 1.0, 0.6]), unit(&[0.5, 1.0, 0.7])];
+        let mut candidates: Vec<Scored> = vectors.iter().enumerate().map(|(slot, v)| Scored { score: dot(&query, v), slot }).collect();
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        assert_eq!(candidates[0].slot, 0, "{candidates:?}");
+        let fb = Feedback { memories: 3, weight: 3.0, pool: 10 };
+        let vector_of = |s: usize| vectors.get(s).map(Vec::as_slice);
+        let all = rerank(&query, candidates.clone(), 4, &fb, vector_of);
+        assert_eq!(all[0].slot, 1, "the ranking alone puts slot 1 first: {all:?}");
+        let one = rerank(&query, candidates, 1, &fb, vector_of);
+        assert_eq!(one.iter().map(|c| c.slot).collect::<Vec<_>>(), [0], "the most similar is kept");
     }
 
     #[test]
