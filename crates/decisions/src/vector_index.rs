@@ -220,13 +220,7 @@ impl VectorIndex {
     /// The `k` memories most similar to `query` among those `filter` admits, best first.
     /// `query` need not be normalised; a zero query scores 0 against everything.
     pub fn search(&self, query: &[f32], filter: &Filter, k: usize) -> Result<Vec<Hit>, IndexError> {
-        self.check(query)?;
-        let Some(tenant) = self.tenant(filter.tenant_id) else { return Ok(Vec::new()) };
-        let mut query = query.to_vec();
-        kernel::normalize(&mut query);
-        let tenant = tenant.read();
-        let slot_filter = tenant.resolve(filter.instance_id, filter.kinds.as_deref());
-        Ok(tenant.search(&query, &slot_filter, k))
+        self.in_tenant(query, filter, |tenant, query, slots| tenant.search(query, slots, k))
     }
 
     /// What recall answers: [`Self::search`]'s best `feedback.pool` candidates (at least `k`),
@@ -238,15 +232,27 @@ impl VectorIndex {
         if feedback.is_off() {
             return self.search(query, filter, k);
         }
+        self.in_tenant(query, filter, |tenant, query, slots| {
+            let candidates = tenant.search_scored(query, slots, feedback.pool.max(k));
+            tenant.hits_in_order(feedback::rerank(query, candidates, k, feedback, |slot| tenant.vector(slot)))
+        })
+    }
+
+    /// Runs `find` on the filter's tenant (read-locked) with the query checked and normalised
+    /// and the filter resolved to slots; no hits for a tenant without memories.
+    fn in_tenant(
+        &self,
+        query: &[f32],
+        filter: &Filter,
+        find: impl FnOnce(&TenantIndex, &[f32], &tenant::SlotFilter) -> Vec<Hit>,
+    ) -> Result<Vec<Hit>, IndexError> {
         self.check(query)?;
         let Some(tenant) = self.tenant(filter.tenant_id) else { return Ok(Vec::new()) };
         let mut query = query.to_vec();
         kernel::normalize(&mut query);
         let tenant = tenant.read();
-        let slot_filter = tenant.resolve(filter.instance_id, filter.kinds.as_deref());
-        let candidates = tenant.search_scored(&query, &slot_filter, feedback.pool.max(k));
-        let ranked = feedback::rerank(&query, candidates, k, feedback, |slot| tenant.vector(slot));
-        Ok(tenant.hits_in_order(ranked))
+        let slots = tenant.resolve(filter.instance_id, filter.kinds.as_deref());
+        Ok(find(&tenant, &query, &slots))
     }
 
     /// Memories the tenant holds.

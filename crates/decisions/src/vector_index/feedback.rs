@@ -44,7 +44,7 @@ impl Feedback {
 /// reuse of a past decision) keep their meaning. `vector_of` gives a candidate's unit vector.
 pub(crate) fn rerank<'a>(
     query: &[f32],
-    mut candidates: Vec<Scored>,
+    candidates: Vec<Scored>,
     k: usize,
     feedback: &Feedback,
     vector_of: impl Fn(usize) -> Option<&'a [f32]>,
@@ -63,7 +63,7 @@ pub(crate) fn rerank<'a>(
     normalize(&mut moved);
     let most_similar = candidates.iter().copied().max_by(|a, b| a.score.total_cmp(&b.score));
     let mut ranked: Vec<(f32, Scored)> =
-        candidates.drain(..).map(|c| (vector_of(c.slot).map_or(f32::MIN, |v| dot(&moved, v)), c)).collect();
+        candidates.into_iter().map(|c| (vector_of(c.slot).map_or(f32::MIN, |v| dot(&moved, v)), c)).collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.slot.cmp(&b.1.slot)));
     let mut best: Vec<Scored> = ranked.into_iter().take(k).map(|(_, c)| c).collect();
     // The most similar memory always stays in: a past decision it would have reused must not
