@@ -111,6 +111,7 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     // the version is kept so both backends list the same migrations.
     Migration { version: 11, name: "conversations", sql: "SELECT 1" },
     Migration { version: 12, name: "coordinated tasks", sql: SQLITE_TASKS },
+    Migration { version: 13, name: "conversation index led by the conversation", sql: "SELECT 1" },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -209,6 +210,12 @@ CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, created_at);
     // SQLite keeps events in the event log, whose schema (`sqlite::EVENT_LOG_SCHEMA`) has this index.
     Migration { version: 11, name: "conversations", sql: "CREATE INDEX events_conversation ON events (tenant_id, correlation_id);" },
     Migration { version: 12, name: "coordinated tasks", sql: POSTGRES_TASKS },
+    // Why the conversation comes first: see `sqlite::EVENT_LOG_SCHEMA`.
+    Migration {
+        version: 13,
+        name: "conversation index led by the conversation",
+        sql: "DROP INDEX events_conversation; CREATE INDEX events_in_conversation ON events (correlation_id, tenant_id);",
+    },
 ];
 
 /// What agents produced, written with the wake that produced them (see `wake_commit.rs`).

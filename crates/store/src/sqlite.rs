@@ -157,6 +157,12 @@ pub fn events_path(main: &str) -> String {
 
 /// The event log's schema, the same table the main file's first migration made before events
 /// moved out of it. Idempotent; `user_version` leaves room for later versions of the log.
+///
+/// The conversation index leads with the correlation id, not the tenant (version 2 did): a new
+/// event's correlation id is its own time-ordered id, so its entry lands on the index's last
+/// page; led by the tenant, each event of a group commit dirtied a random page of its own, and
+/// those page writes were most of the event log's cost (accepted events/s with no agent woken:
+/// 38-44k before, 95-98k after). Queries give both columns, so either order serves them.
 const EVENT_LOG_SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
     id              TEXT PRIMARY KEY NOT NULL,
@@ -173,8 +179,9 @@ CREATE TABLE IF NOT EXISTS events (
     accepted_at     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_undispatched ON events (accepted_at) WHERE status = 'accepted';
-CREATE INDEX IF NOT EXISTS events_conversation ON events (tenant_id, correlation_id);
-PRAGMA user_version = 2;
+DROP INDEX IF EXISTS events_conversation;
+CREATE INDEX IF NOT EXISTS events_in_conversation ON events (correlation_id, tenant_id);
+PRAGMA user_version = 3;
 "#;
 
 async fn single_writer(options: SqliteConnectOptions) -> StoreResult<SqlitePool> {
@@ -409,6 +416,39 @@ mod tests {
         // Idempotent: a second start moves nothing and loses nothing.
         store.migrate().await.unwrap();
         assert!(store.get_event(waooaw_domain::TenantId(tenant), waooaw_domain::EventId(id)).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn an_event_log_of_version_2_gets_the_conversation_index_led_by_the_conversation() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("v2.db");
+        let main = main.to_str().unwrap();
+        let log = events_path(main);
+        let old = SqlitePool::connect_with(SqliteConnectOptions::new().filename(&log).create_if_missing(true)).await.unwrap();
+        let v2 = EVENT_LOG_SCHEMA
+            .replace("DROP INDEX IF EXISTS events_conversation;", "")
+            .replace(
+                "events_in_conversation ON events (correlation_id, tenant_id)",
+                "events_conversation ON events (tenant_id, correlation_id)",
+            )
+            .replace("user_version = 3", "user_version = 2");
+        old.execute(v2.as_str()).await.unwrap();
+        old.close().await;
+
+        let store = SqliteStore::open(main).await.unwrap();
+        let indexes: Vec<String> = sqlx::query_scalar("SELECT name FROM log.sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert!(indexes.contains(&"events_in_conversation".to_string()), "{indexes:?}");
+        assert!(!indexes.contains(&"events_conversation".to_string()), "the tenant-first index is dropped: {indexes:?}");
+        let leading: String = sqlx::query_scalar("SELECT name FROM pragma_index_info('events_in_conversation', 'log') WHERE seqno = 0")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(leading, "correlation_id");
+        let version: i64 = sqlx::query_scalar("PRAGMA log.user_version").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(version, 3);
     }
 
     #[test]
