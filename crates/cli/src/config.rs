@@ -3,7 +3,9 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Deserialize;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
+use waooaw_runtime::RuntimeConfig;
 
 #[derive(Args, Clone, Debug)]
 pub struct StoreArgs {
@@ -40,6 +42,9 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "WAOOAW_BODY_LIMIT")]
     pub body_limit: Option<usize>,
+    /// How many agents this process wakes at once; more deliveries wait on the bus meanwhile.
+    #[arg(long, env = "WAOOAW_WAKE_CONCURRENCY")]
+    pub wake_concurrency: Option<NonZeroU32>,
     /// Log as JSON lines (default: human-readable when attached to a terminal).
     #[arg(long, env = "WAOOAW_LOG_JSON")]
     pub log_json: Option<bool>,
@@ -62,6 +67,7 @@ pub struct FileConfig {
     pub redis_claim_idle_ms: Option<u64>,
     pub catalog: Option<PathBuf>,
     pub body_limit: Option<usize>,
+    pub wake_concurrency: Option<NonZeroU32>,
     pub log_json: Option<bool>,
     pub otlp_endpoint: Option<String>,
     pub github_api: Option<String>,
@@ -92,6 +98,7 @@ pub struct Settled {
     pub redis_claim_idle_ms: Option<u64>,
     pub catalog: Option<PathBuf>,
     pub body_limit: usize,
+    pub wake_concurrency: usize,
     pub log_json: bool,
     pub otlp_endpoint: Option<String>,
     pub github_api: String,
@@ -111,6 +118,10 @@ impl ServeArgs {
             redis_claim_idle_ms: self.redis_claim_idle_ms.or(file.redis_claim_idle_ms),
             catalog: self.catalog.or(file.catalog),
             body_limit: self.body_limit.or(file.body_limit).unwrap_or(1024 * 1024),
+            wake_concurrency: self
+                .wake_concurrency
+                .or(file.wake_concurrency)
+                .map_or(RuntimeConfig::default().wake_concurrency, |n| n.get() as usize),
             log_json: self.log_json.or(file.log_json).unwrap_or(false),
             otlp_endpoint: self.otlp_endpoint.or(file.otlp_endpoint).filter(|e| !e.trim().is_empty()),
             github_api: self.github_api.or(file.github_api).unwrap_or_else(|| "https://api.github.com".into()),

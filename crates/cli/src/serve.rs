@@ -81,7 +81,7 @@ pub async fn serve_with(args: ServeArgs, demo: bool) -> Result<()> {
 
     let shared_store = cfg.redis_url.is_some() || cfg.database_url.is_some();
     let engine = crate::engine::open(store.clone(), clients, &catalog, shared_store).await?;
-    let config = RuntimeConfig { shared_store, ..Default::default() };
+    let config = RuntimeConfig { shared_store, wake_concurrency: cfg.wake_concurrency, ..Default::default() };
     let decider: Arc<dyn waooaw_domain::Decider> = engine.clone();
     let runtime = Runtime::start(config, store.clone(), bus.clone(), catalog.clone(), work, None, Some(decider)).await?;
     // GitHub tokens are sealed with the master key: `WAOOAW_MASTER_KEY` (64 hex characters), or

@@ -7,6 +7,8 @@
 //! - One wake at a time per instance: in-process by its queue ([`dispatch`]), across processes
 //!   by the context version check in `Store::commit_wake`.
 //! - A delivery's effect is saved once: the delivery row and the context commit together.
+//! - A process takes deliveries from the bus only while it has a free wake slot
+//!   ([`wake_slots`]): a burst waits on the bus, not as runnable tasks.
 //! - A commit is conditional on what its wake read, so cached reads ([`warm`]) are never trusted
 //!   blindly: a stale one loses the commit and the wake runs again from the store.
 
@@ -24,6 +26,7 @@ mod schedule;
 pub mod tasks;
 pub mod trace;
 mod wake;
+mod wake_slots;
 mod warm;
 pub mod work;
 

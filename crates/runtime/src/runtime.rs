@@ -39,6 +39,9 @@ pub struct RuntimeConfig {
     pub task_lease: Duration,
     /// How often expired task leases are looked for.
     pub task_reap_interval: Duration,
+    /// How many instances this process wakes at once; further deliveries wait on the bus
+    /// meanwhile (see `wake_slots`).
+    pub wake_concurrency: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -56,6 +59,7 @@ impl Default for RuntimeConfig {
             warm_instances: 20_000,
             task_lease: Duration::from_secs(300),
             task_reap_interval: Duration::from_secs(1),
+            wake_concurrency: 256,
         }
     }
 }
@@ -104,6 +108,7 @@ pub(crate) struct Shared {
     pub ingest: Ingestor,
     /// Requests this process's wakes are waiting on (`consult`).
     pub waiters: crate::messages::Waiters,
+    pub wake_slots: crate::wake_slots::WakeSlots,
 }
 
 pub struct Runtime {
@@ -142,6 +147,7 @@ impl Runtime {
         let decider = decider.unwrap_or_else(|| Arc::new(waooaw_domain::NoDecider));
         let (ingest, ingest_task) = Ingestor::start(store.clone(), bus.clone());
         let (sent_handoffs, sent_marks) = tokio::sync::mpsc::unbounded_channel();
+        let wake_slots = crate::wake_slots::WakeSlots::new(config.wake_concurrency);
         let shared = Arc::new(Shared {
             store: store.clone(),
             bus: bus.clone(),
@@ -156,6 +162,7 @@ impl Runtime {
             handoffs: tokio::sync::Notify::new(),
             sent_handoffs,
             waiters: Default::default(),
+            wake_slots,
             ingest: ingest.clone(),
         });
         let (dispatcher, finisher_task) = Dispatcher::new(shared.clone());
@@ -164,9 +171,16 @@ impl Runtime {
         let mut deliveries = bus.subscribe(&shared.config.consumer_name).await?;
         let consumer = {
             let dispatcher = dispatcher.clone();
+            let shared_for_slots = shared.clone();
             let mut stop_rx = stop_rx.clone();
             tokio::spawn(async move {
                 loop {
+                    // Nothing more is taken from the bus while every wake slot is busy.
+                    tokio::select! {
+                        biased;
+                        _ = stop_rx.changed() => break,
+                        _ = shared_for_slots.wake_slots.room() => {}
+                    }
                     tokio::select! {
                         biased;
                         _ = stop_rx.changed() => break,

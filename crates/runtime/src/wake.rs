@@ -324,9 +324,9 @@ impl crate::work::Consult for Consulting<'_> {
         payload: serde_json::Value,
         deadline: Duration,
     ) -> Result<serde_json::Value, crate::MessageError> {
-        crate::messages::consult(self.0, from, cause, to, action, payload, deadline)
-            .instrument(tracing::info_span!("consult", action))
-            .await
+        // The answer needs a wake of its own: this one's slot is free while it waits.
+        let asking = crate::messages::consult(self.0, from, cause, to, action, payload, deadline);
+        self.0.wake_slots.parked(asking.instrument(tracing::info_span!("consult", action))).await
     }
 }
 
