@@ -10,6 +10,7 @@
 
 mod event_log;
 mod wake_commit;
+mod wal_flusher;
 mod writer_thread;
 
 use crate::StoreResult;
@@ -52,6 +53,7 @@ pub struct SqliteStore {
     /// The WAL checkpointer; stopped when the last clone of the store is dropped, so its pool
     /// handle does not keep the database open.
     _checkpointer: std::sync::Arc<AbortOnDrop>,
+    _wal_flusher: std::sync::Arc<wal_flusher::WalFlusher>,
 }
 
 #[derive(Debug)]
@@ -91,6 +93,7 @@ impl SqliteStore {
             // When a writer starts the WAL over, it cuts the file back to this size.
             .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string());
         let log = events_path(path);
+        let log_path = std::path::PathBuf::from(&log);
         // The event log first: it must exist (in WAL mode) before readers attach it.
         let event_writer = single_writer(options.clone().filename(&log)).await?;
         event_writer.execute(EVENT_LOG_SCHEMA).await?;
@@ -115,7 +118,8 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         let checkpointer = std::sync::Arc::new(AbortOnDrop(tokio::spawn(checkpointer(pool.clone(), checkpoints_due))));
-        Ok(Self { pool, writer, event_writer, event_log, wake_writer, _checkpointer: checkpointer })
+        let wal_flusher = std::sync::Arc::new(wal_flusher::WalFlusher::start(vec![file.to_path_buf(), log_path])?);
+        Ok(Self { pool, writer, event_writer, event_log, wake_writer, _checkpointer: checkpointer, _wal_flusher: wal_flusher })
     }
 
     pub fn pool(&self) -> &SqlitePool {
