@@ -22,6 +22,24 @@ impl InternalEvent for EventsAccepted {
     }
 }
 
+/// Every wake slot was busy, so the next delivery waited on the bus (see `wake_slots`).
+pub struct WakeSlotsFull {
+    pub slots: usize,
+    pub waited: Duration,
+}
+
+impl InternalEvent for WakeSlotsFull {
+    fn emit(self) {
+        tracing::debug!(
+            slots = self.slots,
+            waited_us = self.waited.as_micros() as u64,
+            "all wake slots busy; the bus held the next delivery"
+        );
+        metrics::counter!("waooaw_wake_slots_full_total").increment(1);
+        metrics::histogram!("waooaw_wake_slot_wait_seconds").record(self.waited.as_secs_f64());
+    }
+}
+
 pub struct WakeStep<'a> {
     pub instance_id: InstanceId,
     pub event_id: EventId,

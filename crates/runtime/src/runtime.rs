@@ -179,7 +179,10 @@ impl Runtime {
                     tokio::select! {
                         biased;
                         _ = stop_rx.changed() => break,
-                        _ = shared_for_slots.wake_slots.room() => {}
+                        waited = shared_for_slots.wake_slots.room() => if let Some(waited) = waited {
+                            let slots = shared_for_slots.config.wake_concurrency;
+                            crate::observe::WakeSlotsFull { slots, waited }.emit();
+                        },
                     }
                     tokio::select! {
                         biased;

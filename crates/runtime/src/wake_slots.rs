@@ -11,6 +11,7 @@
 //! for it.
 
 use std::future::Future;
+use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub(crate) struct WakeSlots {
@@ -29,9 +30,15 @@ impl WakeSlots {
         self.slots.acquire().await.ok()
     }
 
-    /// Returns once a slot is free, without holding it.
-    pub async fn room(&self) {
+    /// Returns once a slot is free, without holding it; with how long that took if no slot was
+    /// free at first.
+    pub async fn room(&self) -> Option<Duration> {
+        if self.slots.try_acquire().is_ok() {
+            return None;
+        }
+        let started = Instant::now();
         drop(self.take().await);
+        Some(started.elapsed())
     }
 
     /// Runs `wait` with the caller's slot given back, and takes a slot again after it.
@@ -69,7 +76,6 @@ impl Drop for Loan<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[tokio::test]
     async fn room_waits_until_a_slot_is_given_back() {
@@ -82,8 +88,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished(), "no slot is free");
         drop(held);
-        tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("a slot came free").unwrap();
+        let waited = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("a slot came free").unwrap();
+        assert!(waited.is_some_and(|w| w >= Duration::from_millis(20)), "it reports its wait: {waited:?}");
         assert_eq!(slots.free(), 1, "room does not keep the slot");
+        assert_eq!(slots.room().await, None, "a free slot is no wait");
     }
 
     #[tokio::test]
