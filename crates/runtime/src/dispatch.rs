@@ -97,8 +97,7 @@ impl Dispatcher {
     }
 
     async fn drain(self: Arc<Self>, instance: InstanceId, first: Job) {
-        let shared = self.shared.clone();
-        let _slot = shared.wake_slots.take().await;
+        let _slot = self.shared.wake_slots.take().await;
         let mut job = first;
         loop {
             let outcome = wake(&self.shared, instance, &job.event).await;

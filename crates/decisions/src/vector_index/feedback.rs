@@ -87,6 +87,13 @@ mod tests {
         v
     }
 
+    /// Each vector's slot scored by its similarity to the query, most similar first.
+    fn by_similarity(query: &[f32], vectors: &[Vec<f32>]) -> Vec<Scored> {
+        let mut scored: Vec<Scored> = vectors.iter().enumerate().map(|(slot, v)| Scored { score: dot(query, v), slot }).collect();
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score));
+        scored
+    }
+
     #[test]
     fn the_centroid_of_the_best_hits_pulls_their_neighbours_up() {
         // The query sits between topics A (slots 0, 1, 3) and B (slot 2). Its best hit is A's;
@@ -94,8 +101,7 @@ mod tests {
         // above B's.
         let query = unit(&[1.0, 0.98, 0.0]);
         let vectors = [unit(&[1.0, 0.0, 0.3]), unit(&[1.0, 0.1, 0.4]), unit(&[0.0, 1.0, 0.0]), unit(&[0.6, 0.0, 1.0])];
-        let mut candidates: Vec<Scored> = vectors.iter().enumerate().map(|(slot, v)| Scored { score: dot(&query, v), slot }).collect();
-        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let candidates = by_similarity(&query, &vectors);
         let plain: Vec<usize> = candidates.iter().map(|c| c.slot).collect();
         assert_eq!(plain, [1, 2, 0, 3], "without feedback B's memory is second");
         let fb = Feedback { memories: 1, weight: 1.0, pool: 10 };
@@ -112,8 +118,7 @@ mod tests {
         // Slot 0 is the most similar; slots 1-3 agree with each other and outvote it.
         let query = unit(&[1.0, 0.3, 0.0]);
         let vectors = [unit(&[1.0, 0.0, 0.0]), unit(&[0.7, 1.0, 0.5]), unit(&[0.6, 1.0, 0.6]), unit(&[0.5, 1.0, 0.7])];
-        let mut candidates: Vec<Scored> = vectors.iter().enumerate().map(|(slot, v)| Scored { score: dot(&query, v), slot }).collect();
-        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let candidates = by_similarity(&query, &vectors);
         assert_eq!(candidates[0].slot, 0, "{candidates:?}");
         let fb = Feedback { memories: 3, weight: 3.0, pool: 10 };
         let vector_of = |s: usize| vectors.get(s).map(Vec::as_slice);
