@@ -13,6 +13,10 @@
 //! - `POSITIONAL_PARAMS`: whether large generated statements use `?` rather than `$n`
 //! - `write_wakes(&Self, &[WakeCommit])`: `Store::commit_wakes` (PostgreSQL: `wake_commit`'s
 //!   batched statements; SQLite: the main file's writer thread, `sqlite::wake_commit`)
+//! - `write_outbox_attempts(&Self, &[(TenantId, String, OutboxAttempt)])`: the outbox's
+//!   recorded attempts, one transaction (PostgreSQL: the pool; SQLite: the main file's writer
+//!   thread, so that recording sent handoffs never holds the main file's sqlx writer through
+//!   a round trip per statement while wake commits wait for it)
 //! - `write_events(&Self, &[Event], accepted_at)`, `write_dispatched(&Self, &[EventId])`: the
 //!   event log's writes (PostgreSQL: multi-row statements on the pool; SQLite: its event log's
 //!   writer thread, `sqlite::event_log`)

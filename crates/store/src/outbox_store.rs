@@ -225,24 +225,7 @@ macro_rules! output_store_impl {
                     if attempts.is_empty() {
                         return Ok(());
                     }
-                    let mut tx = begin(&self.writer).await?;
-                    for (tenant, key, a) in attempts {
-                        sqlx::query(
-                            "UPDATE outbox SET status = $3, attempts = $4, last_error = $5, url = $6, next_attempt_at = $7 \
-                             WHERE tenant_id = $1 AND key = $2",
-                        )
-                        .bind(enc_id(tenant.0))
-                        .bind(key.as_str())
-                        .bind(a.status.as_str())
-                        .bind(a.attempts)
-                        .bind(a.last_error.as_deref())
-                        .bind(a.url.as_deref())
-                        .bind(enc_ts(a.next_attempt_at))
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
+                    write_outbox_attempts(self, attempts).await
                 }
 
                 async fn list_outbox(&self, tenant: TenantId, limit: i64) -> StoreResult<Vec<OutboxRecord>> {

@@ -211,4 +211,25 @@ async fn write_wakes(store: &PgStore, commits: &[crate::WakeCommit]) -> StoreRes
     store.commit_wakes_batched(commits).await
 }
 
+/// The outbox's recorded attempts, one transaction on the pool.
+async fn write_outbox_attempts(store: &PgStore, attempts: &[(waooaw_domain::TenantId, String, crate::OutboxAttempt)]) -> StoreResult<()> {
+    let mut tx = begin(&store.writer).await?;
+    for (tenant, key, a) in attempts {
+        sqlx::query(
+            "UPDATE outbox SET status = $3, attempts = $4, last_error = $5, url = $6, next_attempt_at = $7 \
+             WHERE tenant_id = $1 AND key = $2",
+        )
+        .bind(enc_id(tenant.0))
+        .bind(key.as_str())
+        .bind(a.status.as_str())
+        .bind(a.attempts)
+        .bind(a.last_error.as_deref())
+        .bind(a.url.as_deref())
+        .bind(enc_ts(a.next_attempt_at))
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(tx.commit().await?)
+}
+
 impl_store!(PgStore, "postgres");

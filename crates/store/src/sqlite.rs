@@ -301,6 +301,39 @@ async fn write_wakes(store: &SqliteStore, commits: &[crate::WakeCommit]) -> Stor
     store.wake_writer.run(move |conn| wake_commit::commit(conn, &wakes)).await
 }
 
+/// The outbox's recorded attempts: one job on the main file's writer thread, like a wake
+/// commit, holding the sqlx writer meanwhile (one writer on the file at a time).
+async fn write_outbox_attempts(
+    store: &SqliteStore,
+    attempts: &[(waooaw_domain::TenantId, String, crate::OutboxAttempt)],
+) -> StoreResult<()> {
+    type Row = (String, String, &'static str, i32, Option<String>, Option<String>, String);
+    let rows: Vec<Row> = attempts
+        .iter()
+        .map(|(tenant, key, a)| {
+            (enc_id(tenant.0), key.clone(), a.status.as_str(), a.attempts, a.last_error.clone(), a.url.clone(), enc_ts(a.next_attempt_at))
+        })
+        .collect();
+    let _one_writer = store.writer.acquire().await?;
+    store
+        .wake_writer
+        .run(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                // `?N`: rusqlite binds by position, and SQLite numbers `$N` names by first use.
+                let mut update = tx.prepare_cached(
+                    "UPDATE outbox SET status = ?3, attempts = ?4, last_error = ?5, url = ?6, next_attempt_at = ?7 \
+                     WHERE tenant_id = ?1 AND key = ?2",
+                )?;
+                for (tenant, key, status, attempts, error, url, next) in &rows {
+                    update.execute(rusqlite::params![tenant, key, status, attempts, error, url, next])?;
+                }
+            }
+            Ok(tx.commit()?)
+        })
+        .await
+}
+
 /// Stores events in the log through its writer thread (`event_log`), one transaction; an id
 /// already stored is kept as it is.
 async fn write_events(store: &SqliteStore, events: &[waooaw_domain::Event], accepted_at: DateTime<Utc>) -> StoreResult<()> {
