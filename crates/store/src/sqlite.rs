@@ -298,8 +298,16 @@ fn sql_utc_day(col: &str) -> String {
 async fn write_wakes(store: &SqliteStore, commits: &[crate::WakeCommit]) -> StoreResult<Vec<crate::WakeResult>> {
     let wakes = commits.iter().map(wake_commit::EncodedWake::of).collect::<StoreResult<Vec<_>>>()?;
     let _one_writer = store.writer.acquire().await?;
+    if wakes.len() <= SMALL_WRITE {
+        return store.wake_writer.run_small(move |conn| wake_commit::commit(conn, &wakes)).await;
+    }
     store.wake_writer.run(move |conn| wake_commit::commit(conn, &wakes)).await
 }
+
+/// Wakes or events per write that may run on the caller's thread when the writer connection is
+/// free (`WriterThread::run_small`): a light load's writes, of a row or a few, each well under a
+/// tenth of a millisecond. A group commit under load is larger and goes to the writer thread.
+const SMALL_WRITE: usize = 4;
 
 /// The outbox's recorded attempts: one job on the main file's writer thread, like a wake
 /// commit, holding the sqlx writer meanwhile (one writer on the file at a time).
@@ -353,6 +361,9 @@ async fn write_events(store: &SqliteStore, events: &[waooaw_domain::Event], acce
         })
         .collect();
     let accepted_at = enc_ts(accepted_at);
+    if rows.len() <= SMALL_WRITE {
+        return store.event_log.run_small(move |conn| event_log::insert(conn, &rows, &accepted_at)).await;
+    }
     store.event_log.run(move |conn| event_log::insert(conn, &rows, &accepted_at)).await
 }
 
