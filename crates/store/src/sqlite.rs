@@ -127,19 +127,12 @@ impl SqliteStore {
     }
 }
 
-/// How often the WAL is copied back. Each pass ends with the writer threads' own short
-/// checkpoint, which stalls the writes queued behind it; the fewer frames written since the
-/// pass began, the shorter the stall. Every 250 ms rather than every second: the writer
-/// checkpoints took mostly 2-7 ms instead of 5-30 ms, and `bench wake` at 10,000/s had p99 8-12 ms
-/// against 11-17 ms (four A/B pairs), with as many events accepted per second.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
-
-/// Copies the WAL back into the database every [`CHECKPOINT_INTERVAL`], from a reader connection, without
+/// Copies the WAL back into the database once a second, from a reader connection, without
 /// blocking the writers (`PASSIVE`), then asks the writer threads to finish the job (see
 /// `writer_thread::CheckpointDue`); aborted when the last clone of the store is dropped. Hot
 /// pages written many times in that second are copied once.
 async fn checkpointer(pool: SqlitePool, writers_due: [writer_thread::CheckpointDue; 2]) {
-    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
