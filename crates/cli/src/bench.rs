@@ -261,10 +261,7 @@ async fn wake(
     let t0 = Instant::now();
     let mut handles = Vec::with_capacity(paced);
     for i in 0..paced {
-        let due = t0 + interval * i as u32;
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            tokio::time::sleep(wait).await;
-        }
+        until_due(t0, interval, i).await;
         let e = event_for(&placed, &mut rng)?;
         let rt = rt.clone();
         handles.push(tokio::spawn(async move { rt.publish(e).await.map(|_| ()) }));
@@ -296,6 +293,12 @@ async fn wake(
         }
     }
     Ok(())
+}
+
+/// Sleeps until the `i`-th of a series paced `interval` apart from `t0` is due (at once if it
+/// already is), so that the offered rate holds however long each publish takes.
+pub(crate) async fn until_due(t0: Instant, interval: Duration, i: usize) {
+    tokio::time::sleep_until(tokio::time::Instant::from_std(t0 + interval * i as u32)).await;
 }
 
 async fn wait_for(counter: &AtomicU64, target: u64, limit: Duration) {

@@ -152,10 +152,7 @@ async fn handoff_rounds(rt: &Arc<Runtime>, tenants: &[TenantId], n: usize, inter
     let t0 = Instant::now();
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
-        let due = t0 + interval * i as u32;
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            tokio::time::sleep(wait).await;
-        }
+        crate::bench::until_due(t0, interval, i).await;
         let new = NewEvent::new(EventType::parse("bench.go")?, "bench", tenants[i % tenants.len()], json!({}));
         let rt = rt.clone();
         tasks.push(tokio::spawn(async move { rt.publish(new).await.map(|_| ()) }));
@@ -191,10 +188,7 @@ async fn consults(
     let t0 = Instant::now();
     let mut calls = Vec::with_capacity(n);
     for i in 0..n {
-        let due = t0 + interval * i as u32;
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            tokio::time::sleep(wait).await;
-        }
+        crate::bench::until_due(t0, interval, i).await;
         let (rt, pairs) = (rt.clone(), pairs.clone());
         calls.push(tokio::spawn(async move {
             let (from, to, cause) = &pairs[i % pairs.len()];

@@ -78,18 +78,13 @@ async fn reclaimed_after_the_holder_hangs(store: DynStore, bus: DynBus) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_worker_s_task_is_reclaimed_on_sqlite_and_in_process() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("l.db").display())).await.expect("store");
-    store.migrate().await.expect("migrate");
-    let bus: DynBus = Arc::new(waooaw_bus::inprocess::InProcessBus::new());
-    reclaimed_after_the_holder_hangs(store, bus).await;
+    let deployment = waooaw_testkit::Deployment::embedded().await;
+    reclaimed_after_the_holder_hangs(deployment.store.clone(), deployment.bus.clone()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_worker_s_task_is_reclaimed_on_postgres_and_redis() {
-    let Some((store, _)) = waooaw_testkit::pg_store("runtime::leases").await else { return };
-    let stream = waooaw_testkit::unique_stream();
-    let Some(bus) = waooaw_testkit::redis_bus("runtime::leases", &stream).await else { return };
-    reclaimed_after_the_holder_hangs(store, bus).await;
-    waooaw_testkit::drop_stream(&stream).await;
+    let Some(deployment) = waooaw_testkit::Deployment::scale_out("runtime::leases").await else { return };
+    reclaimed_after_the_holder_hangs(deployment.store.clone(), deployment.bus.clone()).await;
+    deployment.finish().await;
 }

@@ -155,10 +155,8 @@ macro_rules! on_both {
             use super::*;
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let dir = tempfile::tempdir().unwrap();
-                let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
-                store.migrate().await.unwrap();
-                let env = start(store, Arc::new(waooaw_bus::InProcessBus::new()), $slots).await;
+                let deployment = waooaw_testkit::Deployment::embedded().await;
+                let env = start(deployment.store.clone(), deployment.bus.clone(), $slots).await;
                 let rt = env.rt.clone();
                 super::$case(env).await;
                 rt.shutdown(Duration::from_secs(1)).await;
@@ -168,14 +166,12 @@ macro_rules! on_both {
             use super::*;
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let Some((store, _)) = waooaw_testkit::pg_store(stringify!($case)).await else { return };
-                let stream = waooaw_testkit::unique_stream();
-                let Some(bus) = waooaw_testkit::redis_bus(stringify!($case), &stream).await else { return };
-                let env = start(store, bus, $slots).await;
+                let Some(deployment) = waooaw_testkit::Deployment::scale_out(stringify!($case)).await else { return };
+                let env = start(deployment.store.clone(), deployment.bus.clone(), $slots).await;
                 let rt = env.rt.clone();
                 super::$case(env).await;
                 rt.shutdown(Duration::from_secs(1)).await;
-                waooaw_testkit::drop_stream(&stream).await;
+                deployment.finish().await;
             })*
         }
     };

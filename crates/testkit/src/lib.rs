@@ -83,3 +83,38 @@ pub async fn drop_stream(stream: &str) {
         let _: Result<(), _> = redis::cmd("DEL").arg(stream).query_async(&mut c).await;
     }
 }
+
+/// A migrated store and a bus for one test, on one of the two deployments. Keep it until the
+/// test ends (it owns the embedded store's directory); [`Deployment::finish`] cleans up.
+pub struct Deployment {
+    pub store: DynStore,
+    pub bus: DynBus,
+    _dir: Option<tempfile::TempDir>,
+    stream: Option<String>,
+}
+
+impl Deployment {
+    /// The embedded default: SQLite in a fresh directory and the in-process bus.
+    pub async fn embedded() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = waooaw_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.expect("open the SQLite store");
+        store.migrate().await.expect("migrate");
+        Self { store, bus: Arc::new(waooaw_bus::inprocess::InProcessBus::new()), _dir: Some(dir), stream: None }
+    }
+
+    /// Scale-out: PostgreSQL in a fresh database and Redis Streams on a stream of its own;
+    /// `None` (the test skips) when a service is missing and not required.
+    pub async fn scale_out(test: &str) -> Option<Self> {
+        let (store, _) = pg_store(test).await?;
+        let stream = unique_stream();
+        let bus = redis_bus(test, &stream).await?;
+        Some(Self { store, bus, _dir: None, stream: Some(stream) })
+    }
+
+    /// Deletes what the deployment made outside the process (its Redis stream).
+    pub async fn finish(self) {
+        if let Some(stream) = &self.stream {
+            drop_stream(stream).await;
+        }
+    }
+}

@@ -159,21 +159,20 @@ fn checkpoint(conn: &Connection) {
 mod tests {
     use super::*;
 
+    /// A job with a bug: it inserts `n` inside a transaction, then panics.
+    fn insert_then_panic(conn: &mut Connection, n: i64) -> StoreResult<()> {
+        let tx = conn.transaction()?;
+        tx.execute("INSERT INTO t VALUES (?1)", [n])?;
+        panic!("a bug in a job");
+    }
+
     #[tokio::test]
     async fn a_job_that_panics_fails_alone_and_the_thread_keeps_writing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (n INTEGER)").unwrap();
         let writer = WriterThread::open(&path, "test-writer", Default::default()).unwrap();
-        let failed = writer
-            .run(|conn| {
-                let tx = conn.transaction()?;
-                tx.execute("INSERT INTO t VALUES (1)", [])?;
-                panic!("a bug in a job");
-                #[allow(unreachable_code)]
-                Ok(())
-            })
-            .await;
+        let failed = writer.run(|conn| insert_then_panic(conn, 1)).await;
         assert!(matches!(failed, Err(StoreError::Io(_))), "{failed:?}");
         let n: i64 = writer
             .run(|conn| {
@@ -211,15 +210,7 @@ mod tests {
         busy();
         assert!(writer.run_small(insert(2)).await.unwrap(), "a write asked for right after another goes to the thread");
         quiet();
-        let failed = writer
-            .run_small(|conn| {
-                let tx = conn.transaction()?;
-                tx.execute("INSERT INTO t VALUES (3)", [])?;
-                panic!("a bug in a job");
-                #[allow(unreachable_code)]
-                Ok(())
-            })
-            .await;
+        let failed = writer.run_small(|conn| insert_then_panic(conn, 3)).await;
         assert!(matches!(failed, Err(StoreError::Io(_))), "{failed:?}");
         let n: i64 = writer.run(|conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)).await.unwrap();
         assert_eq!(n, 2, "the panicked write was rolled back; the connection keeps writing");
