@@ -80,6 +80,11 @@ async fn world_for(spec_id: &str) -> World {
     let personality = Personality { name: "Sam".into(), role_title: "SDR".into(), industry: "B2B SaaS".into(), ..Default::default() };
     let instance = Instance::on_trial(tenant.id, spec_id, personality, Utc::now(), None);
     store.create_instance(&instance).await.unwrap();
+    // Room for a whole upload's drafts at any hour: the pace allows 6% of the daily budget
+    // early in the UTC day (50,000 tokens by default: 6 drafts before about 02:00 UTC). These
+    // tests are about drafting; pacing has its own (`budget::pacing`, `tests/budgets.rs`).
+    let roomy = waooaw_domain::BudgetLimits { tokens_per_day: Some(1_000_000), ..Default::default() };
+    store.set_budget_override(tenant.id, Some(instance.id), &roomy, Utc::now()).await.unwrap();
     World { store, spec, instance, _dir: dir }
 }
 
