@@ -135,6 +135,9 @@ impl Runtime {
         probe: Option<Arc<dyn WakeProbe>>,
         decider: Option<Arc<dyn waooaw_domain::Decider>>,
     ) -> Result<Arc<Self>, RuntimeError> {
+        // Before anything can be accepted: what the store holds from before this instant is what
+        // an earlier process left (see `recover_loop`).
+        let started_at = Utc::now();
         let refresh = config.shared_store.then_some(Duration::from_secs(2));
         let registry = Registry::new(catalog.clone(), refresh);
         for route in store.list_routes().await? {
@@ -195,7 +198,7 @@ impl Runtime {
                 }
             })
         };
-        let recovery = tokio::spawn(recover_loop(shared.clone(), stop_rx.clone()));
+        let recovery = tokio::spawn(recover_loop(shared.clone(), stop_rx.clone(), started_at));
         let scheduler = tokio::spawn(crate::schedule::run(shared.clone(), stop_rx.clone()));
         let tasks = tokio::spawn(crate::tasks::run(shared.clone(), stop_rx.clone()));
         let recorder = tokio::spawn(crate::handoff::record_sent(store.clone(), sent_marks));
@@ -407,15 +410,17 @@ impl Runtime {
 
 /// Re-publishes events that were stored but never finished: at start (a crashed process's
 /// work), then periodically (a publish that failed after the store had the event).
-async fn recover_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+///
+/// The embedded default's first pass takes everything accepted before `started_at`, when
+/// `Runtime::start` began: no event of this process can be older, and none younger is a
+/// leftover. (It used to take everything accepted before the pass ran; a pass that ran late, on
+/// busy cores, re-published events this process had just accepted and was still publishing,
+/// and their wakes ran twice: 50,002 deliveries for 50,000 events in one `bench wake`.)
+async fn recover_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, started_at: chrono::DateTime<Utc>) {
     let mut first = true;
     loop {
-        let grace = if first && !shared.config.shared_store {
-            chrono::Duration::zero()
-        } else {
-            chrono::Duration::from_std(shared.config.recovery_grace).unwrap_or(chrono::Duration::seconds(60))
-        };
-        let before = Utc::now() - grace;
+        let grace = chrono::Duration::from_std(shared.config.recovery_grace).unwrap_or(chrono::Duration::seconds(60));
+        let before = if first && !shared.config.shared_store { started_at } else { Utc::now() - grace };
         loop {
             match shared.store.undispatched_events(before, 1000).await {
                 Ok(events) => {
