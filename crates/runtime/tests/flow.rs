@@ -73,9 +73,14 @@ async fn start(store: DynStore, bus: DynBus) -> Env {
 }
 
 async fn tenant(env: &Env, name: &str) -> TenantId {
+    tenant_in(&env.store, name).await
+}
+
+/// A new tenant stored directly, also before any runtime is started.
+async fn tenant_in(store: &DynStore, name: &str) -> TenantId {
     let t =
         Tenant { id: TenantId::new(), name: name.into(), webhook_secret: "whsec-0123456789abcdef".into(), created_at: chrono::Utc::now() };
-    env.store.create_tenant(&t).await.expect("tenant");
+    store.create_tenant(&t).await.expect("tenant");
     t.id
 }
 
@@ -354,28 +359,23 @@ on_both!(
 /// The first recovery pass of the embedded default re-publishes what was accepted before this
 /// start (a crashed process's leftovers), not an event accepted since whose own publish is still
 /// under way: that one would be delivered twice, and its wakes run twice (seen as 50,002
-/// deliveries for 50,000 events in `bench wake`). One thread, so that the recovery task runs only
-/// when the test lets it, after the event is stored.
-#[tokio::test(flavor = "current_thread")]
+/// deliveries for 50,000 events in `bench wake`). The race itself is not forced here: the
+/// recovery task usually runs its first pass while `start` is still awaiting the store, before
+/// the later event exists, so this test catches a cutoff taken too late only when the pass runs
+/// after that event is stored. It always checks that the leftover is recovered, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_at_start_leaves_alone_what_was_accepted_after_the_start() {
     let deployment = waooaw_testkit::Deployment::embedded().await;
     let store = deployment.store.clone();
-    let t = Tenant {
-        id: TenantId::new(),
-        name: "Acme".into(),
-        webhook_secret: "whsec-0123456789abcdef".into(),
-        created_at: chrono::Utc::now(),
-    };
-    store.create_tenant(&t).await.unwrap();
-    let docs =
-        Instance::on_trial(t.id, "docs-watcher", Personality { name: "Vera".into(), ..Default::default() }, chrono::Utc::now(), None);
+    let t = tenant_in(&store, "Acme").await;
+    let docs = Instance::on_trial(t, "docs-watcher", Personality { name: "Vera".into(), ..Default::default() }, chrono::Utc::now(), None);
     store.create_instance(&docs).await.unwrap();
-    let leftover = ev(t.id, "file.modified", json!({"path": "docs/before.md"})).into_event(chrono::Utc::now()).unwrap();
+    let leftover = ev(t, "file.modified", json!({"path": "docs/before.md"})).into_event(chrono::Utc::now()).unwrap();
     store.insert_events(std::slice::from_ref(&leftover)).await.unwrap();
 
     let env = start(store.clone(), deployment.bus.clone()).await;
     // Stored as the ingest writer stores an event, before it publishes it (which it has not yet).
-    let in_flight = ev(t.id, "file.modified", json!({"path": "docs/after.md"})).into_event(chrono::Utc::now()).unwrap();
+    let in_flight = ev(t, "file.modified", json!({"path": "docs/after.md"})).into_event(chrono::Utc::now()).unwrap();
     store.insert_events(std::slice::from_ref(&in_flight)).await.unwrap();
 
     eventually("the leftover is recovered", || async { instance(&env, &docs).await.wake_count == 1 }).await;

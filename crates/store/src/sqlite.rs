@@ -96,7 +96,7 @@ impl SqliteStore {
             // When a writer starts the WAL over, it cuts the file back to this size.
             .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT.to_string());
         let log = events_path(path);
-        let log_path = std::path::PathBuf::from(&log);
+        let log_path = PathBuf::from(&log);
         // The event log first: it must exist (in WAL mode) before readers attach it.
         let event_writer = single_writer(options.clone().filename(&log)).await?;
         event_writer.execute(EVENT_LOG_SCHEMA).await?;
@@ -126,12 +126,9 @@ impl SqliteStore {
             })
             .connect_with(options)
             .await?;
-        let checkpointer = std::sync::Arc::new(AbortOnDrop(tokio::spawn(checkpointer(
-            pool.clone(),
-            checkpoints_due,
-            vec![file.to_path_buf(), log_path.clone()],
-        ))));
-        let wal_flusher = std::sync::Arc::new(wal_flusher::WalFlusher::start(vec![file.to_path_buf(), log_path])?);
+        let databases = vec![file.to_path_buf(), log_path];
+        let checkpointer = std::sync::Arc::new(AbortOnDrop(tokio::spawn(checkpointer(pool.clone(), checkpoints_due, databases.clone()))));
+        let wal_flusher = std::sync::Arc::new(wal_flusher::WalFlusher::start(databases)?);
         Ok(Self { pool, writer, event_writer, event_log, wake_writer, _checkpointer: checkpointer, _wal_flusher: wal_flusher })
     }
 
