@@ -378,6 +378,15 @@ async fn dispatch_and_undispatched_events(store: DynStore) {
     let rec = store.get_event(acme, first_ids[0]).await.unwrap().unwrap();
     assert_eq!(rec.status, EventStatus::Dispatched);
     assert!(rec.accepted_at <= now());
+
+    // A mark of hundreds (an implementation may split it) marks every one, repeats included.
+    let many: Vec<Event> = (0..150).map(|n| event(acme, "file.modified", &format!("src/m{n}.rs"), now())).collect();
+    store.insert_events(&many).await.unwrap();
+    let mut many_ids: Vec<_> = many.iter().map(|e| e.id).collect();
+    many_ids.push(first_ids[0]);
+    store.mark_dispatched(&many_ids).await.unwrap();
+    let pending: Vec<_> = store.undispatched_events(horizon, 1_000).await.unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(pending, second_ids, "all 150 marked; the earlier ones untouched");
 }
 
 async fn batched_commits_decide_each_wake_alone(store: DynStore) {
