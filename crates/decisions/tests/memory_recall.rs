@@ -13,14 +13,14 @@ const K: usize = 5;
 /// frozen, gave 0.581 with the purely lexical `hashed-ngram-v1-384` (hard set 0.403). With
 /// `ngram-wordvec-v2-512` (hashed features joined with static word vectors distilled from
 /// all-MiniLM-L6-v2, tuned on the `dev_query` set only: 0.531 -> 0.684 there) plain similarity
-/// search gives 0.688 (hard set 0.606); recall adds pseudo-relevance feedback (`Feedback`, chosen
-/// on the `dev_query` set only: 0.684 -> 0.747 there) and gives 0.706 (hard set 0.669), exact and
-/// HNSW alike. Still short of 0.8, and so is the full MiniLM encoder the word vectors are
-/// distilled from: 0.81 on the development set, 0.74 on these held-out queries. 0.8 needs a
-/// stronger model behind `Embedder`. These floors guard the measured levels against regressions.
-const MIN_PRECISION: f64 = 0.69;
-/// The hard (synonym) set: 0.403 with v1, 0.606 with v2 by plain search, 0.669 by recall.
-const MIN_HARD_PRECISION: f64 = 0.64;
+/// search gives 0.688 (hard set 0.606). Recall adds pseudo-relevance feedback and ranks each
+/// candidate moved towards its nearest fellow candidates (`Feedback`, chosen on the `dev_query`
+/// set only: 0.684 -> 0.803 there) and gives 0.766 (hard set 0.762), exact and HNSW alike. Still
+/// short of 0.8; the full MiniLM encoder the word vectors are distilled from gives 0.74 on these
+/// held-out queries by plain search. These floors guard the measured levels against regressions.
+const MIN_PRECISION: f64 = 0.75;
+/// The hard (synonym) set: 0.403 with v1, 0.606 with v2 by plain search, 0.762 by recall.
+const MIN_HARD_PRECISION: f64 = 0.74;
 
 fn report(line: &str) {
     // Both: `println!` shows with --nocapture, `eprintln!` in a failing test's output.
