@@ -134,12 +134,12 @@ fn neighbourhoods(vectors: &[Option<&[f32]>], n: usize, weight: f32) -> Vec<Opti
         .enumerate()
         .map(|(i, own)| {
             let own = (*own)?;
-            let mut nearest: Vec<(f32, usize)> =
-                (0..len).filter(|&j| j != i && vectors[j].is_some()).map(|j| (similarity[i * len + j], j)).collect();
+            let mut nearest: Vec<(f32, usize, &[f32])> =
+                (0..len).filter(|&j| j != i).filter_map(|j| Some((similarity[i * len + j], j, vectors[j]?))).collect();
             nearest.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             let mut centroid = vec![0.0f32; own.len()];
-            for &(s, j) in nearest.iter().take(n) {
-                for (c, v) in centroid.iter_mut().zip(vectors[j].unwrap_or_default()) {
+            for &(s, _, vector) in nearest.iter().take(n) {
+                for (c, v) in centroid.iter_mut().zip(vector) {
                     *c += s.max(0.0) * v;
                 }
             }
